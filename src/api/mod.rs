@@ -1,0 +1,136 @@
+//! The HTTP API: routes, shared state, and the tower layers every request passes through
+//! (body limit, deadline, concurrency limit, tracing, metrics). Handlers stay thin: decode,
+//! call the domain, encode.
+
+mod error;
+mod math;
+mod ops;
+mod rewards;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use rewards::parse_item;
+
+use crate::config::Config;
+use crate::reward::{DEFAULT_POLICY, Policy};
+use crate::telemetry::Metrics;
+
+/// Everything a handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Self {
+        Self {
+            config: Arc::new(config),
+            metrics: Metrics::new(),
+        }
+    }
+
+    /// The named policy (or `r1`), or a 422 naming the `policy` field.
+    fn policy(&self, name: Option<&str>) -> Result<Arc<Policy>, ApiError> {
+        let name = name.unwrap_or(DEFAULT_POLICY);
+        self.config.policies.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.config.policies.names().collect();
+            ApiError::invalid_field(
+                "policy",
+                format!("unknown policy `{name}`; known: {}", known.join(", ")),
+            )
+        })
+    }
+
+    fn policy_name(&self, name: Option<&str>) -> String {
+        name.unwrap_or(DEFAULT_POLICY).to_owned()
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "verdict", description = "Rule-based rewards for RL of reasoning models"),
+    paths(
+        rewards::rewards,
+        math::verify,
+        ops::healthz,
+        ops::readyz,
+        ops::metrics,
+        ops::openapi
+    ),
+    components(schemas(ErrorBody, ErrorDetail))
+)]
+pub struct ApiDoc;
+
+/// The router with every route and layer.
+pub fn router(state: AppState) -> Router {
+    let limits = state.config.limits.clone();
+    Router::new()
+        .route("/v1/rewards", post(rewards::rewards))
+        .route("/v1/math/verify", post(math::verify))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .fallback(|| async { ApiError::from_status(StatusCode::NOT_FOUND) })
+        // Innermost first: the body limit is checked by the extractor (413), requests beyond
+        // the concurrency limit wait in line, and the deadline covers the wait.
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent_requests))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str);
+            tracing::info_span!("request", method = %request.method(), route)
+        }))
+        .with_state(state)
+}
+
+/// Counts and times each request by method, route template and status.
+async fn track_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    state
+        .metrics
+        .observe_request(&method, &route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// Gives error responses produced by layers and the router (413, 408, 405…) the same JSON
+/// body as handler errors, so clients parse one error shape.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value == HeaderValue::from_static("application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        return ApiError::from_status(status).into_response();
+    }
+    response
+}

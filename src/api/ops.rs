@@ -1,0 +1,59 @@
+//! Operational endpoints: liveness, readiness, Prometheus metrics and the OpenAPI document.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::OpenApi;
+
+use super::AppState;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+/// Liveness: the process answers HTTP.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    /// Reward policies this server can apply.
+    pub policies: Vec<String>,
+    /// Task kinds this build can judge.
+    pub kinds: Vec<&'static str>,
+}
+
+/// Readiness: the server can judge rewards (policies loaded, verifiers available).
+#[utoipa::path(get, path = "/readyz", responses((status = 200, body = Readiness)))]
+pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
+    Json(Readiness {
+        status: "ready",
+        policies: state.config.policies.names().map(str::to_owned).collect(),
+        kinds: vec!["math"],
+    })
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, content_type = "application/json")))]
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(super::ApiDoc::openapi())
+}

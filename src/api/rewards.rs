@@ -1,0 +1,297 @@
+//! `POST /v1/rewards`: the training hot path. Decodes a batch, judges every item off the async
+//! workers, and answers one result per item, in order. A malformed item fails alone.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::AppState;
+use super::error::{ApiError, ApiJson, ErrorBody};
+use crate::reward::{self, ItemError, Judgement, MathDetails, Policy, RewardItem, Task, TaskKind, Verdict};
+
+/// Longest accepted `run_id`, so ids stay usable as labels and keys.
+const MAX_RUN_ID_LEN: usize = 256;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RewardRequest {
+    /// Groups the items of one training run for auditing.
+    pub run_id: Option<String>,
+    /// Reward policy name; `r1` when absent.
+    pub policy: Option<String>,
+    /// The completions to judge; each is decoded on its own so one bad item fails alone.
+    #[schema(value_type = Vec<RewardItemSchema>)]
+    pub items: Vec<Value>,
+}
+
+/// One item of a batch (documentation of the wire shape).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RewardItemSchema {
+    /// The caller's id, echoed in the result.
+    pub id: Option<String>,
+    pub prompt: Option<String>,
+    pub completion: String,
+    pub task: TaskSchema,
+}
+
+/// `{"kind": "math", "answer": "…"}`; the answer may also be a JSON number.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TaskSchema {
+    pub kind: String,
+    #[schema(value_type = String)]
+    pub answer: Value,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RewardResponse {
+    pub run_id: Option<String>,
+    pub policy: String,
+    pub results: Vec<ItemResult>,
+}
+
+/// A judged item, or the reason it could not be judged.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ItemResult {
+    Judged(JudgedItem),
+    Failed(FailedItem),
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JudgedItem {
+    pub id: Option<String>,
+    #[schema(value_type = String, example = "math")]
+    pub kind: TaskKind,
+    pub reward: f64,
+    /// Weighted reward terms by name: `accuracy`, `format`, and policy extras.
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
+    pub components: std::collections::BTreeMap<&'static str, f64>,
+    pub verdict: Verdict,
+    pub format_ok: bool,
+    pub extracted: Option<String>,
+    pub details: MathDetails,
+    pub elapsed_ms: f64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FailedItem {
+    pub id: Option<String>,
+    pub error: ItemError,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/rewards",
+    request_body = RewardRequest,
+    responses(
+        (status = 200, description = "One result per item, in order", body = RewardResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 422, description = "Body of the wrong shape, unknown policy or too many items", body = ErrorBody),
+    )
+)]
+pub async fn rewards(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RewardRequest>,
+) -> Result<Json<RewardResponse>, ApiError> {
+    if let Some(run_id) = &request.run_id
+        && (run_id.is_empty() || run_id.len() > MAX_RUN_ID_LEN)
+    {
+        return Err(ApiError::invalid_field(
+            "run_id",
+            format!("must be 1 to {MAX_RUN_ID_LEN} bytes long"),
+        ));
+    }
+    let policy = state.policy(request.policy.as_deref())?;
+    let max_items = state.config.limits.max_batch_items;
+    if request.items.len() > max_items {
+        return Err(ApiError::invalid_field(
+            "items",
+            format!("a batch holds at most {max_items} items, got {}", request.items.len()),
+        ));
+    }
+
+    let items = request.items;
+    let metrics = state.metrics.clone();
+    // Judging is CPU work; keep it off the async workers so health checks and other requests
+    // stay responsive while a large batch is graded.
+    let results = tokio::task::spawn_blocking(move || {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(index, raw)| {
+                let result = judge_raw(raw, &policy);
+                record(&metrics, &result);
+                prefix_field(result, index)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|error| ApiError::internal(&error))?;
+
+    Ok(Json(RewardResponse {
+        run_id: request.run_id,
+        policy: state.policy_name(request.policy.as_deref()),
+        results,
+    }))
+}
+
+/// Decodes one raw item and judges it; a panic inside a verifier becomes an `internal_error`
+/// on that item instead of taking the batch down.
+fn judge_raw(raw: Value, policy: &Arc<Policy>) -> ItemResult {
+    let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
+    let item = match parse_item(raw) {
+        Ok(item) => item,
+        Err(error) => return ItemResult::Failed(FailedItem { id, error }),
+    };
+    let kind = item.task.kind();
+    match std::panic::catch_unwind(AssertUnwindSafe(|| reward::judge(&item, policy))) {
+        Ok(Ok(judgement)) => ItemResult::Judged(judged(item.id, kind, judgement)),
+        Ok(Err(error)) => ItemResult::Failed(FailedItem { id: item.id, error }),
+        Err(_) => {
+            tracing::error!(item = ?item.id, "verifier panicked");
+            ItemResult::Failed(FailedItem {
+                id: item.id,
+                error: ItemError {
+                    code: "internal_error",
+                    message: "the verifier failed on this item; it was not scored".into(),
+                    field: None,
+                },
+            })
+        }
+    }
+}
+
+fn judged(id: Option<String>, kind: TaskKind, judgement: Judgement) -> JudgedItem {
+    JudgedItem {
+        id,
+        kind,
+        reward: judgement.reward,
+        components: judgement.components,
+        verdict: judgement.verdict,
+        format_ok: judgement.format_ok,
+        extracted: judgement.extracted,
+        details: judgement.details,
+        elapsed_ms: judgement.elapsed_ms,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemFields {
+    id: Option<String>,
+    prompt: Option<String>,
+    completion: String,
+    task: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MathTaskFields {
+    #[allow(dead_code, reason = "the kind was already read to pick this shape")]
+    kind: String,
+    answer: Value,
+}
+
+/// The item's wire shape into a domain [`RewardItem`], or the first problem with its field.
+pub fn parse_item(raw: Value) -> Result<RewardItem, ItemError> {
+    if !raw.is_object() {
+        return Err(ItemError::new("invalid_item", "", "an item must be a JSON object"));
+    }
+    let fields: ItemFields = from_value(raw, "")?;
+    let kind = match fields.task.get("kind") {
+        Some(Value::String(kind)) => kind.clone(),
+        Some(_) => return Err(ItemError::new("invalid_item", "task.kind", "must be a string")),
+        None if fields.task.is_object() => {
+            return Err(ItemError::new("invalid_item", "task.kind", "missing field `kind`"));
+        }
+        None => return Err(ItemError::new("invalid_item", "task", "must be a JSON object")),
+    };
+    let task = match kind.as_str() {
+        "math" => {
+            let math: MathTaskFields = from_value(fields.task, "task.")?;
+            Task::Math {
+                answer: answer_text(math.answer)?,
+            }
+        }
+        "code" => {
+            return Err(ItemError::new(
+                "unsupported_kind",
+                "task.kind",
+                "task kind `code` cannot be judged by this build: the code sandbox is not enabled",
+            ));
+        }
+        other => {
+            return Err(ItemError::new(
+                "unknown_kind",
+                "task.kind",
+                format!("unknown task kind `{other}`; expected `math` or `code`"),
+            ));
+        }
+    };
+    Ok(RewardItem {
+        id: fields.id,
+        prompt: fields.prompt,
+        completion: fields.completion,
+        task,
+    })
+}
+
+/// Reference answers are strings; JSON numbers are accepted as written (`42`, `0.5`).
+fn answer_text(answer: Value) -> Result<String, ItemError> {
+    match answer {
+        Value::String(text) if !text.trim().is_empty() => Ok(text),
+        Value::String(_) => Err(ItemError::new("invalid_item", "task.answer", "must not be empty")),
+        Value::Number(number) => Ok(number.to_string()),
+        _ => Err(ItemError::new(
+            "invalid_item",
+            "task.answer",
+            "must be a string (or a number)",
+        )),
+    }
+}
+
+fn from_value<T: serde::de::DeserializeOwned>(value: Value, prefix: &str) -> Result<T, ItemError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        let relative = super::error::field_of(&path, &message);
+        ItemError {
+            code: "invalid_item",
+            field: Some(format!("{prefix}{}", relative.unwrap_or_default()).trim_end_matches('.').to_owned()),
+            message,
+        }
+    })
+}
+
+/// Makes an item error's field absolute within the request: `task.answer` → `items[3].task.answer`.
+fn prefix_field(mut result: ItemResult, index: usize) -> ItemResult {
+    if let ItemResult::Failed(failed) = &mut result {
+        let relative = failed.error.field.take().unwrap_or_default();
+        failed.error.field = Some(if relative.is_empty() {
+            format!("items[{index}]")
+        } else {
+            format!("items[{index}].{relative}")
+        });
+    }
+    result
+}
+
+fn record(metrics: &crate::telemetry::Metrics, result: &ItemResult) {
+    match result {
+        ItemResult::Judged(item) => {
+            let kind = item.kind.as_str();
+            metrics.rewards.with_label_values(&[kind, item.verdict.as_str()]).inc();
+            metrics
+                .verification_duration
+                .with_label_values(&[kind])
+                .observe(item.elapsed_ms / 1e3);
+        }
+        ItemResult::Failed(item) => metrics.item_errors.with_label_values(&[item.error.code]).inc(),
+    }
+}

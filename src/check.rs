@@ -1,0 +1,165 @@
+//! `verdict check`: grade a JSONL file of reward items offline, with the same parsing and
+//! judging code as `POST /v1/rewards`, and summarise the verdicts.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+
+use crate::api::parse_item;
+use crate::reward::{self, ItemError, Judgement, Policy};
+
+/// The tally of a graded file.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Summary {
+    pub items: usize,
+    pub errors: usize,
+    pub by_verdict: BTreeMap<&'static str, usize>,
+    pub by_error: BTreeMap<&'static str, usize>,
+    pub reward_sum: f64,
+    pub correct: usize,
+    pub format_ok: usize,
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    fn add(&mut self, result: &Result<Judgement, ItemError>) {
+        self.items += 1;
+        match result {
+            Ok(judgement) => {
+                *self.by_verdict.entry(judgement.verdict.as_str()).or_default() += 1;
+                self.reward_sum += judgement.reward;
+                self.correct += usize::from(judgement.verdict == reward::Verdict::Correct);
+                self.format_ok += usize::from(judgement.format_ok);
+            }
+            Err(error) => {
+                self.errors += 1;
+                *self.by_error.entry(error.code).or_default() += 1;
+            }
+        }
+    }
+
+    fn judged(&self) -> usize {
+        self.items - self.errors
+    }
+
+    /// A plain-text table for the terminal.
+    pub fn render(&self) -> String {
+        let judged = self.judged().max(1) as f64;
+        let mut out = String::new();
+        let _ = writeln!(out, "{:<22}{:>10}", "items", self.items);
+        let _ = writeln!(out, "{:<22}{:>10}", "judged", self.judged());
+        for (verdict, count) in &self.by_verdict {
+            let _ = writeln!(out, "  {verdict:<20}{count:>10}{:>9.1}%", *count as f64 * 100.0 / judged);
+        }
+        let _ = writeln!(out, "{:<22}{:>10}", "errors (not scored)", self.errors);
+        for (code, count) in &self.by_error {
+            let _ = writeln!(out, "  {code:<20}{count:>10}");
+        }
+        let _ = writeln!(out, "{:<22}{:>10.4}", "mean reward", self.reward_sum / judged);
+        let _ = writeln!(out, "{:<22}{:>9.1}%", "accuracy", self.correct as f64 * 100.0 / judged);
+        let _ = writeln!(out, "{:<22}{:>9.1}%", "format ok", self.format_ok as f64 * 100.0 / judged);
+        let seconds = self.elapsed.as_secs_f64();
+        let _ = writeln!(out, "{:<22}{:>10.3} s", "time", seconds);
+        if seconds > 0.0 {
+            let _ = writeln!(out, "{:<22}{:>10.0}", "items/s", self.items as f64 / seconds);
+        }
+        out
+    }
+}
+
+/// Grades every line of `input` under `policy`; writes one JSON result per line to `output`
+/// when given. Lines that are not valid items are counted as errors, never dropped.
+pub fn run(input: &Path, policy: &Policy, output: Option<&Path>) -> anyhow::Result<Summary> {
+    let file = std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
+    let lines: Vec<String> = std::io::BufReader::new(file)
+        .lines()
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("cannot read {}", input.display()))?;
+    let lines: Vec<(usize, &str)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(number, line)| (number + 1, line.as_str()))
+        .collect();
+
+    let progress = ProgressBar::new(lines.len() as u64).with_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} items [{elapsed_precise}] {wide_bar} {per_sec}")
+            .expect("valid template"),
+    );
+    let started = Instant::now();
+    let results = grade_in_parallel(&lines, policy, &progress);
+    progress.finish_and_clear();
+
+    let mut summary = Summary::default();
+    let mut writer = match output {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => None,
+    };
+    for ((line_number, _), (id, result)) in lines.iter().zip(&results) {
+        summary.add(result);
+        if let Some(writer) = writer.as_mut() {
+            let record = match result {
+                Ok(judgement) => json!({ "line": line_number, "id": id, "result": judgement }),
+                Err(error) => json!({ "line": line_number, "id": id, "error": error }),
+            };
+            serde_json::to_writer(&mut *writer, &record)?;
+            writer.write_all(b"\n")?;
+        }
+    }
+    if let Some(mut writer) = writer {
+        writer.flush()?;
+    }
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+type Graded = (Option<String>, Result<Judgement, ItemError>);
+
+/// Grades lines on every core, keeping the input order.
+fn grade_in_parallel(lines: &[(usize, &str)], policy: &Policy, progress: &ProgressBar) -> Vec<Graded> {
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = lines.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = lines
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(_, line)| {
+                            let graded = grade_line(line, policy);
+                            progress.inc(1);
+                            graded
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().expect("grading threads do not panic"))
+            .collect()
+    })
+}
+
+fn grade_line(line: &str, policy: &Policy) -> Graded {
+    let raw: Value = match serde_json::from_str(line) {
+        Ok(raw) => raw,
+        Err(error) => {
+            return (
+                None,
+                Err(ItemError::new("invalid_json", "", format!("malformed JSON: {error}"))),
+            );
+        }
+    };
+    let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
+    let result = parse_item(raw).and_then(|item| reward::judge(&item, policy));
+    (id, result)
+}

@@ -1,0 +1,250 @@
+//! Configuration: command-line flags, `VERDICT_*` environment variables and an optional
+//! `verdict.toml`, merged once at start-up into one [`Config`] (flags > environment > file >
+//! defaults). Nothing below this module reads the environment.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::reward::{PolicyConfig, PolicyError, PolicySet};
+
+/// The config file read when `--config` is not given and it exists in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "verdict.toml";
+
+/// Server settings as flags and environment variables; unset values fall back to the file.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServerArgs {
+    /// Config file (TOML); defaults to ./verdict.toml when present.
+    #[arg(long, env = "VERDICT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "VERDICT_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Where verdicts are stored: `sqlite://FILE` (default `sqlite://verdict.db`) or `postgres://…`.
+    #[arg(long, env = "VERDICT_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Folder for sandbox images, compiled modules and the write spool.
+    #[arg(long, env = "VERDICT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "VERDICT_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Most items in one `/v1/rewards` batch.
+    #[arg(long, env = "VERDICT_MAX_BATCH_ITEMS")]
+    pub max_batch_items: Option<usize>,
+    /// Per-request deadline in milliseconds, queueing included.
+    #[arg(long, env = "VERDICT_REQUEST_TIMEOUT_MS")]
+    pub request_timeout_ms: Option<u64>,
+    /// Requests processed at once; further requests wait in line.
+    #[arg(long, env = "VERDICT_MAX_CONCURRENT_REQUESTS")]
+    pub max_concurrent_requests: Option<usize>,
+}
+
+/// `verdict.toml`: the same keys as the flags, plus `[policies.NAME]` tables.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    max_body_bytes: Option<usize>,
+    max_batch_items: Option<usize>,
+    request_timeout_ms: Option<u64>,
+    max_concurrent_requests: Option<usize>,
+    policies: BTreeMap<String, PolicyConfig>,
+}
+
+/// Limits the HTTP layer enforces on every request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpLimits {
+    pub max_body_bytes: usize,
+    pub max_batch_items: usize,
+    pub request_timeout: Duration,
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 32 * 1024 * 1024,
+            max_batch_items: 4096,
+            request_timeout: Duration::from_secs(120),
+            max_concurrent_requests: 512,
+        }
+    }
+}
+
+/// The whole, validated configuration of a running server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub limits: HttpLimits,
+    pub policies: PolicySet,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("{key}: {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+impl Config {
+    /// Merges flags/environment over the config file over the defaults and validates the result.
+    pub fn load(args: &ServerArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => read_file(Path::new(DEFAULT_CONFIG_FILE))?,
+            None => FileConfig::default(),
+        };
+        let defaults = HttpLimits::default();
+        let limits = HttpLimits {
+            max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(defaults.max_body_bytes),
+            max_batch_items: args.max_batch_items.or(file.max_batch_items).unwrap_or(defaults.max_batch_items),
+            request_timeout: args
+                .request_timeout_ms
+                .or(file.request_timeout_ms)
+                .map_or(defaults.request_timeout, Duration::from_millis),
+            max_concurrent_requests: args
+                .max_concurrent_requests
+                .or(file.max_concurrent_requests)
+                .unwrap_or(defaults.max_concurrent_requests),
+        };
+        for (key, value) in [
+            ("max_body_bytes", limits.max_body_bytes),
+            ("max_batch_items", limits.max_batch_items),
+            ("max_concurrent_requests", limits.max_concurrent_requests),
+            ("request_timeout_ms", limits.request_timeout.as_millis() as usize),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    problem: "must be greater than 0".into(),
+                });
+            }
+        }
+        let database_url = args
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| "sqlite://verdict.db".to_owned());
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(ConfigError::Invalid {
+                key: "database_url",
+                problem: format!("expected sqlite://FILE or postgres://…, got `{database_url}`"),
+            });
+        }
+        Ok(Self {
+            listen: args.listen.or(file.listen).unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
+            database_url,
+            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(default_data_dir),
+            limits,
+            policies: PolicySet::new(&file.policies)?,
+        })
+    }
+
+    /// A configuration for tests and embedding: listens on `127.0.0.1:0`, default limits.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        Self {
+            listen: ([127, 0, 0, 1], 0).into(),
+            database_url: "sqlite::memory:".to_owned(),
+            data_dir,
+            limits: HttpLimits::default(),
+            policies: PolicySet::new(&BTreeMap::new()).expect("the built-in policy is valid"),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|error| ConfigError::Parse {
+        path: path.to_owned(),
+        message: error.message().to_owned(),
+    })
+}
+
+/// `$XDG_CACHE_HOME/verdict`, else `~/.cache/verdict`, else `./.verdict`.
+fn default_data_dir() -> PathBuf {
+    if let Some(cache) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(cache).join("verdict");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home).join(".cache").join("verdict");
+    }
+    PathBuf::from(".verdict")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_config(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("verdict.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let (_dir, path) = write_config(
+            "listen = \"127.0.0.1:9000\"\nmax_batch_items = 10\n[policies.lenient]\ntext_fallbacks = true\n",
+        );
+        let args = ServerArgs {
+            config: Some(path),
+            max_batch_items: Some(20),
+            ..ServerArgs::default()
+        };
+        let config = Config::load(&args).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(config.limits.max_batch_items, 20);
+        assert_eq!(config.limits.max_body_bytes, HttpLimits::default().max_body_bytes);
+        assert!(config.policies.get("lenient").unwrap().math.text_fallbacks);
+        assert!(config.policies.get("r1").is_some());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_with_their_name() {
+        let (_dir, path) = write_config("listn = \"x\"\n");
+        let err = Config::load(&ServerArgs {
+            config: Some(path),
+            ..ServerArgs::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+
+        let (_dir, path) = write_config("[policies.bad]\nformat_weight = -2\n");
+        let err = Config::load(&ServerArgs {
+            config: Some(path),
+            ..ServerArgs::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("format_weight"), "{err}");
+
+        let (_dir, path) = write_config("");
+        let err = Config::load(&ServerArgs {
+            database_url: Some("mysql://x".into()),
+            config: Some(path),
+            ..ServerArgs::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("database_url"), "{err}");
+    }
+}

@@ -1,0 +1,23 @@
+//! verdict: a reward oracle for reinforcement learning of reasoning models. It judges a
+//! completion's format (`<think>…</think>` then an answer) and accuracy (an exact math
+//! comparison) and answers with a reward and the evidence for it.
+
+/// HTTP routes, shared state and middleware; handlers decode, call the domain, encode.
+pub mod api;
+/// Start-up: bind, serve, shut down gracefully.
+pub mod app;
+/// Offline grading of a JSONL file with the same code as the server (`verdict check`).
+pub mod check;
+/// The `<think>…</think>` layout of a completion: answer part and format check.
+pub mod completion;
+/// Flags, environment and `verdict.toml` merged into one validated `Config`.
+pub mod config;
+/// Exact math answer verification: extraction, parsing, comparison.
+pub mod math;
+/// Reward policies and the judging of one item.
+pub mod reward;
+/// Tracing setup and the Prometheus metrics.
+pub mod telemetry;
+
+pub use app::App;
+pub use config::Config;

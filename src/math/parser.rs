@@ -1,0 +1,691 @@
+//! Recursive-descent parser from tokens to [`Expr`], with an explicit depth counter.
+//!
+//! Precedence, loosest first: list (`,` `;` `and` `or`) → relation chain (`=` `<` `\le`
+//! `\in` …) → set operators (`\cup` `\cap`) → ratio (`:`) → sum (`+` `-` `\pm`) →
+//! product (`\cdot`, `/`, implicit) → unary sign → power/postfix → atom. Every recursive
+//! step goes through [`Parser::enter`], so nesting past [`MAX_DEPTH`] is a `ParseError`,
+//! never a stack overflow.
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{One, Signed, ToPrimitive, Zero};
+
+use super::ParseError;
+use super::ast::{Bracket, Expr, Func, Literal, RelOp};
+use super::lexer::{Spanned, Tok, lex};
+use super::limits::{MAX_DEPTH, MAX_ITEMS};
+
+/// Parse one answer (already stripped of `$…$` and `\boxed{…}`).
+pub fn parse(src: &str) -> Result<Expr, ParseError> {
+    let tokens = drop_words(lex(src)?);
+    if tokens.is_empty() {
+        return Err(err("empty answer".to_string()));
+    }
+    if let Some(text) = text_answer(&tokens) {
+        return Ok(Expr::Text(text));
+    }
+    let mut p = Parser { toks: tokens, pos: 0, depth: 0, abs_depth: 0 };
+    let items = p.list(&[])?;
+    if let Some((t, at)) = p.toks.get(p.pos) {
+        return Err(err(format!("unexpected {t:?} at byte {at}")));
+    }
+    Ok(list_or_single(items))
+}
+
+fn err(message: String) -> ParseError {
+    ParseError { message }
+}
+
+fn list_or_single(mut items: Vec<Expr>) -> Expr {
+    if items.len() == 1 { items.remove(0) } else { Expr::List(items) }
+}
+
+/// An answer made only of words (`\text{Evelyn}`) is text; otherwise words next to maths
+/// are units or prose and are dropped (`5\text{ cm}^2` is 5).
+fn text_answer(tokens: &[Spanned]) -> Option<String> {
+    let mut words = Vec::new();
+    for (t, _) in tokens {
+        match t {
+            Tok::Word(w) => words.push(w.clone()),
+            Tok::Var(v) if v.len() == 1 => words.push(v.to_ascii_lowercase()),
+            _ => return None,
+        }
+    }
+    let has_word = tokens.iter().any(|(t, _)| matches!(t, Tok::Word(_)));
+    has_word.then(|| words.join(" "))
+}
+
+fn drop_words(tokens: Vec<Spanned>) -> Vec<Spanned> {
+    let all_text = tokens.iter().all(|(t, _)| matches!(t, Tok::Word(_) | Tok::Var(_)));
+    if all_text {
+        return tokens;
+    }
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        if matches!(tokens[i].0, Tok::Word(_)) {
+            i += 1;
+            // A unit's exponent goes with it (`cm^2`, `m^{3}`).
+            if matches!(tokens.get(i), Some((Tok::Caret, _))) {
+                i += 1;
+                if matches!(tokens.get(i), Some((Tok::LBrace, _))) {
+                    while i < tokens.len() && !matches!(tokens[i].0, Tok::RBrace) {
+                        i += 1;
+                    }
+                }
+                i += 1;
+            }
+            continue;
+        }
+        out.push(tokens[i].clone());
+        i += 1;
+    }
+    out
+}
+
+struct Parser {
+    toks: Vec<Spanned>,
+    pos: usize,
+    depth: u32,
+    abs_depth: u32,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|(t, _)| t)
+    }
+
+    fn peek_at(&self, k: usize) -> Option<&Tok> {
+        self.toks.get(self.pos + k).map(|(t, _)| t)
+    }
+
+    fn byte(&self) -> usize {
+        self.toks.get(self.pos).map_or_else(|| self.toks.last().map_or(0, |t| t.1), |t| t.1)
+    }
+
+    fn eat(&mut self, t: &Tok) -> bool {
+        if self.peek() == Some(t) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, t: &Tok) -> Result<(), ParseError> {
+        if self.eat(t) {
+            Ok(())
+        } else {
+            Err(err(format!("expected {t:?} at byte {}, found {:?}", self.byte(), self.peek())))
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(err(format!("nesting deeper than {MAX_DEPTH}")));
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Items separated by `,`/`;` until one of `closers` (not consumed) or the end.
+    fn list(&mut self, closers: &[Tok]) -> Result<Vec<Expr>, ParseError> {
+        self.enter()?;
+        let mut items = Vec::new();
+        loop {
+            while matches!(self.peek(), Some(Tok::Comma | Tok::Semicolon)) {
+                self.pos += 1;
+            }
+            match self.peek() {
+                None => break,
+                Some(t) if closers.contains(t) => break,
+                _ => {}
+            }
+            if items.len() >= MAX_ITEMS {
+                return Err(err(format!("more than {MAX_ITEMS} items")));
+            }
+            items.push(self.relation()?);
+            match self.peek() {
+                Some(Tok::Comma | Tok::Semicolon) => {}
+                _ => break,
+            }
+        }
+        self.leave();
+        Ok(items)
+    }
+
+    fn relation(&mut self) -> Result<Expr, ParseError> {
+        let first = self.set_op()?;
+        let mut items = vec![first];
+        let mut ops = Vec::new();
+        let mut cut_at: Option<usize> = None;
+        loop {
+            let op = match self.peek() {
+                Some(Tok::Rel(op)) => *op,
+                Some(Tok::Approx) => {
+                    // `x = 1/3 ≈ 0.33`: the approximation after an exact value is commentary.
+                    if cut_at.is_none() && !ops.is_empty() {
+                        cut_at = Some(items.len());
+                    }
+                    RelOp::Eq
+                }
+                _ => break,
+            };
+            self.pos += 1;
+            ops.push(op);
+            items.push(self.set_op()?);
+            if items.len() > MAX_ITEMS {
+                return Err(err(format!("more than {MAX_ITEMS} relation members")));
+            }
+        }
+        if let Some(n) = cut_at {
+            items.truncate(n);
+            ops.truncate(n - 1);
+        }
+        Ok(if ops.is_empty() { items.remove(0) } else { Expr::Rel(items, ops) })
+    }
+
+    fn set_op(&mut self) -> Result<Expr, ParseError> {
+        let first = self.ratio()?;
+        let mut unions = vec![first];
+        let mut inter = false;
+        while let Some(t) = self.peek() {
+            match t {
+                Tok::Cup => {}
+                Tok::Cap => inter = true,
+                Tok::Setminus => return Err(err(format!("set difference at byte {}", self.byte()))),
+                _ => break,
+            }
+            self.pos += 1;
+            unions.push(self.ratio()?);
+        }
+        Ok(match (unions.len(), inter) {
+            (1, _) => unions.remove(0),
+            (_, false) => Expr::Union(unions),
+            (_, true) => Expr::Intersection(unions),
+        })
+    }
+
+    fn ratio(&mut self) -> Result<Expr, ParseError> {
+        let first = self.sum()?;
+        if self.peek() != Some(&Tok::Colon) {
+            return Ok(first);
+        }
+        let mut parts = vec![first];
+        while self.eat(&Tok::Colon) {
+            parts.push(self.sum()?);
+        }
+        Ok(Expr::Ratio(parts))
+    }
+
+    fn sum(&mut self) -> Result<Expr, ParseError> {
+        self.enter()?;
+        let mut terms = vec![self.product()?];
+        let mut pm: Option<(Expr, bool)> = None;
+        loop {
+            match self.peek() {
+                Some(Tok::Plus) => {
+                    self.pos += 1;
+                    terms.push(self.product()?);
+                }
+                Some(Tok::Minus) => {
+                    self.pos += 1;
+                    terms.push(Expr::Neg(Box::new(self.product()?)));
+                }
+                Some(Tok::PlusMinus | Tok::MinusPlus) => {
+                    let minus_first = self.peek() == Some(&Tok::MinusPlus);
+                    self.pos += 1;
+                    let rhs = self.product()?;
+                    let lhs = std::mem::replace(&mut terms, Vec::new());
+                    let lhs = if lhs.len() == 1 { lhs.into_iter().next().unwrap_or_else(|| Expr::int(0)) } else { Expr::Add(lhs) };
+                    let lhs = match pm.take() {
+                        Some((prev, _)) => Expr::PlusMinus(Box::new(prev), Box::new(lhs)),
+                        None => lhs,
+                    };
+                    let rhs = if minus_first { Expr::Neg(Box::new(rhs)) } else { rhs };
+                    terms.push(Expr::PlusMinus(Box::new(lhs), Box::new(rhs)));
+                    pm = None;
+                }
+                _ => break,
+            }
+            if terms.len() > MAX_ITEMS {
+                return Err(err(format!("more than {MAX_ITEMS} terms")));
+            }
+        }
+        self.leave();
+        Ok(if terms.len() == 1 { terms.remove(0) } else { Expr::Add(terms) })
+    }
+
+    fn starts_atom(&self, t: &Tok) -> bool {
+        match t {
+            Tok::Num(_)
+            | Tok::Var(_)
+            | Tok::Pi
+            | Tok::Infty
+            | Tok::LParen
+            | Tok::LBrace
+            | Tok::Frac
+            | Tok::Binom
+            | Tok::Sqrt
+            | Tok::Func(_)
+            | Tok::Log
+            | Tok::LFloor
+            | Tok::LCeil
+            | Tok::Begin => true,
+            Tok::Pipe => self.abs_depth == 0,
+            _ => false,
+        }
+    }
+
+    fn product(&mut self) -> Result<Expr, ParseError> {
+        self.enter()?;
+        let mut factors = vec![self.unary()?];
+        loop {
+            match self.peek() {
+                Some(Tok::Times) => {
+                    self.pos += 1;
+                    factors.push(self.unary()?);
+                }
+                Some(Tok::Slash) => {
+                    self.pos += 1;
+                    let den = self.unary()?;
+                    let num = if factors.len() == 1 { factors.remove(0) } else { Expr::Mul(std::mem::take(&mut factors)) };
+                    factors.push(Expr::Div(Box::new(num), Box::new(den)));
+                }
+                Some(t) if self.starts_atom(t) => factors.push(self.power()?),
+                _ => break,
+            }
+            if factors.len() > MAX_ITEMS {
+                return Err(err(format!("more than {MAX_ITEMS} factors")));
+            }
+        }
+        self.leave();
+        Ok(if factors.len() == 1 { factors.remove(0) } else { Expr::Mul(factors) })
+    }
+
+    fn unary(&mut self) -> Result<Expr, ParseError> {
+        self.enter()?;
+        let e = match self.peek() {
+            Some(Tok::Minus) => {
+                self.pos += 1;
+                Expr::Neg(Box::new(self.unary_operand()?))
+            }
+            Some(Tok::Plus) => {
+                self.pos += 1;
+                self.unary_operand()?
+            }
+            Some(Tok::PlusMinus | Tok::MinusPlus) => {
+                self.pos += 1;
+                Expr::PlusMinus(Box::new(Expr::int(0)), Box::new(self.unary_operand()?))
+            }
+            Some(Tok::Not) => {
+                self.pos += 1;
+                let rest = self.list(&[Tok::RParen, Tok::RBrace, Tok::RBrack, Tok::RSet])?;
+                Expr::Not(Box::new(list_or_single(rest)))
+            }
+            _ => self.power()?,
+        };
+        self.leave();
+        Ok(e)
+    }
+
+    /// The operand of a unary sign: `-2x` negates the product `2x`.
+    fn unary_operand(&mut self) -> Result<Expr, ParseError> {
+        let first = self.unary()?;
+        let mut factors = vec![first];
+        while let Some(t) = self.peek() {
+            if !self.starts_atom(t) {
+                break;
+            }
+            factors.push(self.power()?);
+            if factors.len() > MAX_ITEMS {
+                return Err(err(format!("more than {MAX_ITEMS} factors")));
+            }
+        }
+        Ok(if factors.len() == 1 { factors.remove(0) } else { Expr::Mul(factors) })
+    }
+
+    fn power(&mut self) -> Result<Expr, ParseError> {
+        self.enter()?;
+        let mut base = self.postfix()?;
+        while self.peek() == Some(&Tok::Caret) {
+            self.pos += 1;
+            if self.is_degree_mark() {
+                base = Expr::Degrees(Box::new(base));
+                continue;
+            }
+            let exp = self.exponent()?;
+            base = Expr::Pow(Box::new(base), Box::new(exp));
+            base = self.postfix_ops(base)?;
+        }
+        self.leave();
+        Ok(base)
+    }
+
+    /// `^\circ` and `^{\circ}`.
+    fn is_degree_mark(&mut self) -> bool {
+        if self.eat(&Tok::Circ) || self.eat(&Tok::Degree) {
+            return true;
+        }
+        if self.peek() == Some(&Tok::LBrace)
+            && matches!(self.peek_at(1), Some(Tok::Circ | Tok::Degree))
+            && self.peek_at(2) == Some(&Tok::RBrace)
+        {
+            self.pos += 3;
+            return true;
+        }
+        false
+    }
+
+    fn exponent(&mut self) -> Result<Expr, ParseError> {
+        match self.peek() {
+            Some(Tok::Minus) => {
+                self.pos += 1;
+                Ok(Expr::Neg(Box::new(self.exponent()?)))
+            }
+            Some(Tok::Plus) => {
+                self.pos += 1;
+                self.exponent()
+            }
+            _ => self.atom(),
+        }
+    }
+
+    fn postfix(&mut self) -> Result<Expr, ParseError> {
+        let a = self.atom()?;
+        self.postfix_ops(a)
+    }
+
+    fn postfix_ops(&mut self, mut a: Expr) -> Result<Expr, ParseError> {
+        loop {
+            match self.peek() {
+                Some(Tok::Bang) => {
+                    self.pos += 1;
+                    a = Expr::Factorial(Box::new(a));
+                }
+                Some(Tok::Percent) => {
+                    self.pos += 1;
+                    a = Expr::Percent(Box::new(a));
+                }
+                Some(Tok::Degree) => {
+                    self.pos += 1;
+                    a = Expr::Degrees(Box::new(a));
+                }
+                Some(Tok::Prime) => {
+                    self.pos += 1;
+                    if let Expr::Var(v) = &mut a {
+                        v.push('\'');
+                    }
+                }
+                _ => return Ok(a),
+            }
+        }
+    }
+
+    /// A `{…}` group or a single atom: the argument of `\frac`, `\sqrt`, `^`, `_`.
+    fn arg(&mut self) -> Result<Expr, ParseError> {
+        if self.peek() == Some(&Tok::LBrace) {
+            self.atom()
+        } else {
+            self.enter()?;
+            let a = self.atom();
+            self.leave();
+            a
+        }
+    }
+
+    fn atom(&mut self) -> Result<Expr, ParseError> {
+        self.enter()?;
+        let at = self.byte();
+        let Some((tok, _)) = self.toks.get(self.pos).cloned() else {
+            return Err(err("unexpected end of answer".to_string()));
+        };
+        self.pos += 1;
+        let e = match tok {
+            Tok::Num(lit) => self.number(lit)?,
+            Tok::Var(name) => self.variable(name)?,
+            Tok::Pi => Expr::Pi,
+            Tok::Infty => Expr::Infinity,
+            Tok::Reals => Expr::Reals,
+            Tok::LParen | Tok::LBrack => {
+                let open = if tok == Tok::LParen { Bracket::Paren } else { Bracket::Square };
+                let items = self.list(&[Tok::RParen, Tok::RBrack])?;
+                let close = match self.peek() {
+                    Some(Tok::RParen) => Bracket::Paren,
+                    Some(Tok::RBrack) => Bracket::Square,
+                    _ => return Err(err(format!("unclosed bracket at byte {at}"))),
+                };
+                self.pos += 1;
+                if items.len() == 1 && open == close {
+                    items.into_iter().next().unwrap_or_else(|| Expr::int(0))
+                } else if items.is_empty() {
+                    return Err(err(format!("empty brackets at byte {at}")));
+                } else {
+                    Expr::Tuple(open, close, items)
+                }
+            }
+            Tok::LAngle => {
+                let items = self.list(&[Tok::RAngle])?;
+                self.expect(&Tok::RAngle)?;
+                Expr::Tuple(Bracket::Angle, Bracket::Angle, items)
+            }
+            Tok::LBrace => {
+                let items = self.list(&[Tok::RBrace])?;
+                self.expect(&Tok::RBrace)?;
+                if items.is_empty() {
+                    return Err(err(format!("empty group at byte {at}")));
+                }
+                list_or_single(items)
+            }
+            Tok::LSet => {
+                let items = self.list(&[Tok::RSet])?;
+                self.expect(&Tok::RSet)?;
+                Expr::Set(items)
+            }
+            Tok::Pipe => {
+                self.abs_depth += 1;
+                let inner = self.sum();
+                self.abs_depth -= 1;
+                let inner = inner?;
+                self.expect(&Tok::Pipe)?;
+                Expr::Func(Func::Abs, Box::new(inner))
+            }
+            Tok::LFloor => {
+                let inner = self.sum()?;
+                self.expect(&Tok::RFloor)?;
+                Expr::Func(Func::Floor, Box::new(inner))
+            }
+            Tok::LCeil => {
+                let inner = self.sum()?;
+                self.expect(&Tok::RCeil)?;
+                Expr::Func(Func::Ceil, Box::new(inner))
+            }
+            Tok::Frac => {
+                let n = self.arg()?;
+                let d = self.arg()?;
+                Expr::Div(Box::new(n), Box::new(d))
+            }
+            Tok::Binom => {
+                let n = self.arg()?;
+                let k = self.arg()?;
+                Expr::Binom(Box::new(n), Box::new(k))
+            }
+            Tok::Sqrt => {
+                if self.eat(&Tok::LBrack) {
+                    let idx = self.sum()?;
+                    self.expect(&Tok::RBrack)?;
+                    let x = self.arg()?;
+                    Expr::Root(Box::new(idx), Box::new(x))
+                } else {
+                    Expr::Func(Func::Sqrt, Box::new(self.arg()?))
+                }
+            }
+            Tok::Func(f) => self.function(f)?,
+            Tok::Log => {
+                let base = if self.eat(&Tok::Underscore) { self.arg()? } else { Expr::int(10) };
+                let (pow, arg) = self.function_arg()?;
+                let e = Expr::Log(Box::new(base), Box::new(arg));
+                match pow {
+                    Some(p) => Expr::Pow(Box::new(e), Box::new(p)),
+                    None => e,
+                }
+            }
+            Tok::Begin => self.matrix()?,
+            Tok::Ellipsis => return Err(err(format!("ellipsis at byte {at}: an open-ended pattern is not a value"))),
+            other => return Err(err(format!("unexpected {other:?} at byte {at}"))),
+        };
+        self.leave();
+        Ok(e)
+    }
+
+    fn number(&mut self, lit: Literal) -> Result<Expr, ParseError> {
+        // A base subscript: `204_5`.
+        if lit.decimals.is_none() && lit.value.is_integer() && self.peek() == Some(&Tok::Underscore) {
+            self.pos += 1;
+            let base = self.arg()?;
+            let Expr::Num(b) = base else {
+                return Err(err("non-numeric base subscript".to_string()));
+            };
+            let b = b.value.to_integer().to_u32().filter(|b| (2..=36).contains(b));
+            let Some(b) = b else { return Err(err("base subscript outside 2..36".to_string())) };
+            let digits = lit.value.to_integer().to_string();
+            let v = BigInt::parse_bytes(digits.as_bytes(), b)
+                .ok_or_else(|| err(format!("{digits} is not a base-{b} numeral")))?;
+            return Ok(Expr::Num(Literal { value: BigRational::from_integer(v), decimals: None, significant: 1 }));
+        }
+        // A mixed number: `2\frac12` is 5/2 (both parts plain integers).
+        if lit.decimals.is_none() && lit.value.is_integer() && !lit.value.is_negative() && self.peek() == Some(&Tok::Frac) {
+            let save = self.pos;
+            self.pos += 1;
+            let n = self.arg()?;
+            let d = self.arg()?;
+            if let (Expr::Num(n), Expr::Num(d)) = (&n, &d)
+                && n.value.is_integer()
+                && d.value.is_integer()
+                && n.decimals.is_none()
+                && d.decimals.is_none()
+                && !d.value.is_zero()
+                && n.value < d.value
+            {
+                let v = &lit.value + &n.value / &d.value;
+                return Ok(Expr::Num(Literal { value: v, decimals: None, significant: 1 }));
+            }
+            self.pos = save;
+        }
+        Ok(Expr::Num(lit))
+    }
+
+    fn variable(&mut self, mut name: String) -> Result<Expr, ParseError> {
+        if self.eat(&Tok::Underscore) {
+            // Subscripts are part of the name: `a_{37}`, `x_1`, `S_{MBCN}`.
+            let start = self.pos;
+            let _ = self.arg()?;
+            name.push('_');
+            for (t, _) in &self.toks[start..self.pos] {
+                match t {
+                    Tok::Num(l) => name.push_str(&l.value.to_string()),
+                    Tok::Var(v) => name.push_str(v),
+                    Tok::LBrace | Tok::RBrace => {}
+                    other => name.push_str(&format!("{other:?}")),
+                }
+            }
+            return Ok(Expr::Var(name));
+        }
+        Ok(match name.as_str() {
+            "e" => Expr::E,
+            "i" => Expr::I,
+            _ => Expr::Var(name),
+        })
+    }
+
+    /// `\sin^2 x`, `\sin(x)`, `\sin 2x`, `\sin\frac{\pi}{3}`.
+    fn function(&mut self, f: Func) -> Result<Expr, ParseError> {
+        let (pow, arg) = self.function_arg()?;
+        let inverse = matches!(&pow, Some(Expr::Neg(b)) if matches!(&**b, Expr::Num(l) if l.value.is_one()));
+        if inverse {
+            let inv = match f {
+                Func::Sin => Func::Asin,
+                Func::Cos => Func::Acos,
+                Func::Tan => Func::Atan,
+                _ => return Ok(Expr::Pow(Box::new(Expr::Func(f, Box::new(arg))), Box::new(Expr::int(-1)))),
+            };
+            return Ok(Expr::Func(inv, Box::new(arg)));
+        }
+        let e = Expr::Func(f, Box::new(arg));
+        Ok(match pow {
+            Some(p) => Expr::Pow(Box::new(e), Box::new(p)),
+            None => e,
+        })
+    }
+
+    fn function_arg(&mut self) -> Result<(Option<Expr>, Expr), ParseError> {
+        let pow = if self.eat(&Tok::Caret) { Some(self.exponent()?) } else { None };
+        if self.peek() == Some(&Tok::LParen) {
+            return Ok((pow, self.power()?));
+        }
+        // Without parentheses the argument is the following product of plain atoms.
+        let mut factors = vec![self.power()?];
+        while let Some(t) = self.peek() {
+            let plain = matches!(t, Tok::Num(_) | Tok::Var(_) | Tok::Pi | Tok::LBrace | Tok::Frac | Tok::Sqrt);
+            if !plain {
+                break;
+            }
+            factors.push(self.power()?);
+            if factors.len() > MAX_ITEMS {
+                return Err(err(format!("more than {MAX_ITEMS} factors")));
+            }
+        }
+        let arg = if factors.len() == 1 { factors.remove(0) } else { Expr::Mul(factors) };
+        Ok((pow, arg))
+    }
+
+    fn matrix(&mut self) -> Result<Expr, ParseError> {
+        let mut rows: Vec<Vec<Expr>> = Vec::new();
+        let mut row: Vec<Expr> = Vec::new();
+        loop {
+            match self.peek() {
+                None => return Err(err("unclosed matrix environment".to_string())),
+                Some(Tok::End) => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(Tok::Amp) => {
+                    self.pos += 1;
+                }
+                Some(Tok::RowSep) => {
+                    self.pos += 1;
+                    if !row.is_empty() {
+                        rows.push(std::mem::take(&mut row));
+                    }
+                }
+                _ => {
+                    row.push(self.relation()?);
+                    if row.len() > MAX_ITEMS || rows.len() > MAX_ITEMS {
+                        return Err(err("matrix too large".to_string()));
+                    }
+                    if !matches!(self.peek(), Some(Tok::Amp | Tok::RowSep | Tok::End)) {
+                        return Err(err(format!("unexpected {:?} in matrix at byte {}", self.peek(), self.byte())));
+                    }
+                }
+            }
+        }
+        if !row.is_empty() {
+            rows.push(row);
+        }
+        let width = rows.first().map_or(0, Vec::len);
+        if width == 0 || rows.iter().any(|r| r.len() != width) {
+            return Err(err("ragged or empty matrix".to_string()));
+        }
+        Ok(Expr::Matrix(rows))
+    }
+}
+
+/// Used by tests and the canonical printer: is this literal a plain non-negative integer?
+#[allow(dead_code)]
+pub fn is_int(lit: &Literal) -> bool {
+    lit.decimals.is_none() && lit.value.is_integer() && !lit.value.is_negative() && lit.value.denom().is_one()
+}

@@ -1,0 +1,149 @@
+//! Reward policies and the judging of one item: format check + accuracy check → reward.
+//!
+//! This layer knows nothing of HTTP: the API and the offline `verdict check` command both
+//! hand it typed [`RewardItem`]s and get back a [`Judgement`] or an [`ItemError`].
+
+mod math;
+mod policy;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+
+pub use policy::{DEFAULT_POLICY, Policy, PolicyConfig, PolicyError, PolicySet};
+
+/// What the completion is judged against.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Task {
+    /// A math problem with a reference answer, compared exactly with the last box.
+    Math { answer: String },
+}
+
+impl Task {
+    pub fn kind(&self) -> TaskKind {
+        match self {
+            Task::Math { .. } => TaskKind::Math,
+        }
+    }
+}
+
+/// The task kinds of the wire format; only some of them may be judged by this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    Math,
+    Code,
+}
+
+impl TaskKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Math => "math",
+            TaskKind::Code => "code",
+        }
+    }
+}
+
+/// One completion to reward.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RewardItem {
+    pub id: Option<String>,
+    pub prompt: Option<String>,
+    pub completion: String,
+    pub task: Task,
+}
+
+/// The outcome of a judged item. A wrong or missing answer is a verdict, not an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Correct,
+    Incorrect,
+    NoAnswer,
+    Unparsable,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Correct => "correct",
+            Verdict::Incorrect => "incorrect",
+            Verdict::NoAnswer => "no_answer",
+            Verdict::Unparsable => "unparsable",
+        }
+    }
+}
+
+/// The evidence behind a math verdict, shown to auditors.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct MathDetails {
+    /// The parsed reference answer in canonical form.
+    pub gold: String,
+    /// The parsed prediction in canonical form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<String>,
+    /// The rule that decided the comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<&'static str>,
+    /// Why the prediction could not be parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parse_error: Option<String>,
+    /// Why the format reward was withheld.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format_error: Option<&'static str>,
+    /// Where the answer came from: `boxed` or `text_fallback`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub answer_source: Option<crate::math::AnswerSource>,
+    /// How many different answers the answer part boxes, when more than one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distinct_boxed_answers: Option<usize>,
+}
+
+/// The reward for one item with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Judgement {
+    pub reward: f64,
+    /// Each term of the reward, already weighted, by name (`accuracy`, `format`, …).
+    pub components: BTreeMap<&'static str, f64>,
+    pub verdict: Verdict,
+    pub format_ok: bool,
+    pub extracted: Option<String>,
+    pub details: MathDetails,
+    pub elapsed_ms: f64,
+}
+
+/// Why an item could not be judged at all. It is reported on the item, never scored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ItemError {
+    /// A stable machine-readable code such as `invalid_item` or `unsupported_kind`.
+    pub code: &'static str,
+    pub message: String,
+    /// The offending field, relative to the item (`task.answer`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ItemError {
+    pub fn new(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+}
+
+/// Judges one item under `policy`. Pure CPU work, bounded by the verifiers' own limits.
+pub fn judge(item: &RewardItem, policy: &Policy) -> Result<Judgement, ItemError> {
+    let started = Instant::now();
+    let mut judgement = match &item.task {
+        Task::Math { answer } => math::judge(&item.completion, answer, policy)?,
+    };
+    judgement.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    Ok(judgement)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,178 @@
+//! Reward policies: how the format and accuracy checks combine into one number.
+//!
+//! A policy is data, loaded once from the config file (or the built-in `r1`), so a training
+//! run names the rule it was rewarded by and an auditor can read it back.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::math::MathOptions;
+
+/// The name of the built-in policy that reproduces DeepSeek-R1's rule.
+pub const DEFAULT_POLICY: &str = "r1";
+
+/// A policy as written in `verdict.toml` under `[policies.NAME]`; every key is optional.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Weight of the accuracy reward (1 when the answer is correct).
+    pub accuracy_weight: f64,
+    /// Weight of the format reward (1 when the completion is `<think>…</think>` + an answer).
+    pub format_weight: f64,
+    /// The chat template already opened `<think>` in the prompt, so the completion must only
+    /// close it.
+    pub think_opened_in_prompt: bool,
+    /// Accept "the final answer is 12", "#### 12" and "Answer: 12" when nothing is boxed.
+    pub text_fallbacks: bool,
+    /// Treat `50\%` as equal to the bare number `50`.
+    pub percent_matches_number: bool,
+    /// Subtracted from the reward when the answer part boxes several different answers
+    /// (a hedge); 0 disables the check.
+    pub multiple_answers_penalty: f64,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            accuracy_weight: 1.0,
+            format_weight: 1.0,
+            think_opened_in_prompt: false,
+            text_fallbacks: false,
+            percent_matches_number: false,
+            multiple_answers_penalty: 0.0,
+        }
+    }
+}
+
+/// A validated, named policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub name: String,
+    pub config: PolicyConfig,
+    pub math: MathOptions,
+}
+
+/// Why a policy in the config file was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("policy `{name}`: {problem}")]
+pub struct PolicyError {
+    pub name: String,
+    pub problem: String,
+}
+
+impl Policy {
+    pub fn new(name: &str, config: PolicyConfig) -> Result<Self, PolicyError> {
+        let refuse = |problem: String| PolicyError {
+            name: name.to_owned(),
+            problem,
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(refuse("names use letters, digits, `-`, `_` and `.` only".into()));
+        }
+        for (key, value) in [
+            ("accuracy_weight", config.accuracy_weight),
+            ("format_weight", config.format_weight),
+            ("multiple_answers_penalty", config.multiple_answers_penalty),
+        ] {
+            if !value.is_finite() || value < 0.0 {
+                return Err(refuse(format!("{key} must be a finite number ≥ 0, got {value}")));
+            }
+        }
+        let math = MathOptions {
+            percent_matches_number: config.percent_matches_number,
+            text_fallbacks: config.text_fallbacks,
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            config,
+            math,
+        })
+    }
+}
+
+/// Every policy the server knows, by name; always contains [`DEFAULT_POLICY`].
+#[derive(Debug, Clone)]
+pub struct PolicySet {
+    by_name: BTreeMap<String, Arc<Policy>>,
+}
+
+impl PolicySet {
+    /// The built-in `r1` plus the configured policies; a configured `r1` replaces the
+    /// built-in one.
+    pub fn new(configured: &BTreeMap<String, PolicyConfig>) -> Result<Self, PolicyError> {
+        let mut by_name = BTreeMap::new();
+        let builtin = Policy::new(DEFAULT_POLICY, PolicyConfig::default())?;
+        by_name.insert(DEFAULT_POLICY.to_owned(), Arc::new(builtin));
+        for (name, config) in configured {
+            by_name.insert(name.clone(), Arc::new(Policy::new(name, config.clone())?));
+        }
+        Ok(Self { by_name })
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Policy>> {
+        self.by_name.get(name).cloned()
+    }
+
+    pub fn default_policy(&self) -> Arc<Policy> {
+        self.by_name[DEFAULT_POLICY].clone()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r1_is_always_present_with_unit_weights() {
+        let set = PolicySet::new(&BTreeMap::new()).unwrap();
+        let r1 = set.default_policy();
+        assert_eq!(r1.config.accuracy_weight, 1.0);
+        assert_eq!(r1.config.format_weight, 1.0);
+        assert!(!r1.math.text_fallbacks);
+    }
+
+    #[test]
+    fn configured_policies_are_added_and_may_replace_r1() {
+        let mut configured = BTreeMap::new();
+        configured.insert(
+            "r1".to_owned(),
+            PolicyConfig {
+                format_weight: 0.5,
+                ..PolicyConfig::default()
+            },
+        );
+        configured.insert(
+            "lenient".to_owned(),
+            PolicyConfig {
+                text_fallbacks: true,
+                ..PolicyConfig::default()
+            },
+        );
+        let set = PolicySet::new(&configured).unwrap();
+        assert_eq!(set.default_policy().config.format_weight, 0.5);
+        assert!(set.get("lenient").unwrap().math.text_fallbacks);
+        assert!(set.get("missing").is_none());
+    }
+
+    #[test]
+    fn negative_or_non_finite_weights_are_refused() {
+        let bad = PolicyConfig {
+            accuracy_weight: -1.0,
+            ..PolicyConfig::default()
+        };
+        let err = Policy::new("x", bad).unwrap_err();
+        assert!(err.to_string().contains("accuracy_weight"), "{err}");
+        let nan = PolicyConfig {
+            multiple_answers_penalty: f64::NAN,
+            ..PolicyConfig::default()
+        };
+        assert!(Policy::new("x", nan).is_err());
+        assert!(Policy::new("bad name", PolicyConfig::default()).is_err());
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests against the real server on 127.0.0.1:0, over real HTTP.
+
+mod errors;
+mod helpers;
+mod math_verify;
+mod ops;
+mod rewards;
