@@ -79,7 +79,8 @@ fn main() {
         let best = (0..3)
             .map(|_| {
                 let t = Instant::now();
-                let predicted = extract_answer(&prediction, &options).map_or(prediction.clone(), |e| e.answer);
+                let predicted =
+                    extract_answer(&prediction, &options).map_or(prediction.clone(), |e| e.answer);
                 let outcome = verify(&gold, &predicted, &options);
                 std::hint::black_box(&outcome);
                 t.elapsed()

@@ -44,7 +44,9 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async move {
         let data_dir = tempfile::tempdir().unwrap();
-        let app = App::build(Config::for_tests(data_dir.path().to_owned())).await.unwrap();
+        let app = App::build(Config::for_tests(data_dir.path().to_owned()))
+            .await
+            .unwrap();
         let url = format!("http://{}/v1/rewards", app.address());
         tokio::spawn(app.run_until(std::future::pending()));
 
@@ -90,10 +92,17 @@ fn main() {
         }
         let elapsed = started.elapsed().as_secs_f64();
         latencies.sort();
-        let pick = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3;
+        let pick =
+            |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3;
         println!("clients {clients}, batch {BATCH}, {:.1} s", elapsed);
-        println!("rewards_http_batches_per_second {:.1}", latencies.len() as f64 / elapsed);
-        println!("rewards_http_items_per_second {:.0}", (latencies.len() * BATCH) as f64 / elapsed);
+        println!(
+            "rewards_http_batches_per_second {:.1}",
+            latencies.len() as f64 / elapsed
+        );
+        println!(
+            "rewards_http_items_per_second {:.0}",
+            (latencies.len() * BATCH) as f64 / elapsed
+        );
         println!("rewards_http_batch_p50_ms {:.2}", pick(0.5));
         println!("rewards_http_batch_p99_ms {:.2}", pick(0.99));
     });

@@ -55,15 +55,29 @@ impl Summary {
         let _ = writeln!(out, "{:<22}{:>10}", "items", self.items);
         let _ = writeln!(out, "{:<22}{:>10}", "judged", self.judged());
         for (verdict, count) in &self.by_verdict {
-            let _ = writeln!(out, "  {verdict:<20}{count:>10}{:>9.1}%", *count as f64 * 100.0 / judged);
+            let _ = writeln!(
+                out,
+                "  {verdict:<20}{count:>10}{:>9.1}%",
+                *count as f64 * 100.0 / judged
+            );
         }
         let _ = writeln!(out, "{:<22}{:>10}", "errors (not scored)", self.errors);
         for (code, count) in &self.by_error {
             let _ = writeln!(out, "  {code:<20}{count:>10}");
         }
         let _ = writeln!(out, "{:<22}{:>10.4}", "mean reward", self.reward_sum / judged);
-        let _ = writeln!(out, "{:<22}{:>9.1}%", "accuracy", self.correct as f64 * 100.0 / judged);
-        let _ = writeln!(out, "{:<22}{:>9.1}%", "format ok", self.format_ok as f64 * 100.0 / judged);
+        let _ = writeln!(
+            out,
+            "{:<22}{:>9.1}%",
+            "accuracy",
+            self.correct as f64 * 100.0 / judged
+        );
+        let _ = writeln!(
+            out,
+            "{:<22}{:>9.1}%",
+            "format ok",
+            self.format_ok as f64 * 100.0 / judged
+        );
         let seconds = self.elapsed.as_secs_f64();
         let _ = writeln!(out, "{:<22}{:>10.3} s", "time", seconds);
         if seconds > 0.0 {
@@ -155,7 +169,11 @@ fn grade_line(line: &str, policy: &Policy) -> Graded {
         Err(error) => {
             return (
                 None,
-                Err(ItemError::new("invalid_json", "", format!("malformed JSON: {error}"))),
+                Err(ItemError::new(
+                    "invalid_json",
+                    "",
+                    format!("malformed JSON: {error}"),
+                )),
             );
         }
     };

@@ -102,7 +102,10 @@ mod tests {
             check_format("<think>a</think><think>b</think> 4", false),
             Err(SeveralThinkBlocks)
         );
-        assert_eq!(check_format("<think>a</think>b</think> 4", false), Err(SeveralThinkBlocks));
+        assert_eq!(
+            check_format("<think>a</think>b</think> 4", false),
+            Err(SeveralThinkBlocks)
+        );
     }
 
     #[test]

@@ -113,8 +113,14 @@ impl Config {
         };
         let defaults = HttpLimits::default();
         let limits = HttpLimits {
-            max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(defaults.max_body_bytes),
-            max_batch_items: args.max_batch_items.or(file.max_batch_items).unwrap_or(defaults.max_batch_items),
+            max_body_bytes: args
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(defaults.max_body_bytes),
+            max_batch_items: args
+                .max_batch_items
+                .or(file.max_batch_items)
+                .unwrap_or(defaults.max_batch_items),
             request_timeout: args
                 .request_timeout_ms
                 .or(file.request_timeout_ms)
@@ -142,16 +148,26 @@ impl Config {
             .clone()
             .or(file.database_url)
             .unwrap_or_else(|| "sqlite://verdict.db".to_owned());
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
             return Err(ConfigError::Invalid {
                 key: "database_url",
                 problem: format!("expected sqlite://FILE or postgres://…, got `{database_url}`"),
             });
         }
         Ok(Self {
-            listen: args.listen.or(file.listen).unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
             database_url,
-            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(default_data_dir),
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(default_data_dir),
             limits,
             policies: PolicySet::new(&file.policies)?,
         })

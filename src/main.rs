@@ -8,7 +8,11 @@ use verdict::config::{Config, ServerArgs};
 use verdict::{App, check, telemetry};
 
 #[derive(Parser)]
-#[command(name = "verdict", version, about = "Rule-based rewards for RL of reasoning models")]
+#[command(
+    name = "verdict",
+    version,
+    about = "Rule-based rewards for RL of reasoning models"
+)]
 struct Cli {
     /// Log as JSON lines instead of text.
     #[arg(long, global = true, env = "VERDICT_LOG_JSON")]

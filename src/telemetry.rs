@@ -11,7 +11,9 @@ use tracing_subscriber::EnvFilter;
 /// `VERDICT_LOG_FORMAT=json` switches to one JSON object per line for log shippers.
 pub fn init_tracing(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     // A second init (tests, embedding) keeps the first subscriber; that is fine.
     let _ = if json {
         builder.json().try_init()
@@ -35,13 +37,19 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let http_requests = IntCounterVec::new(
-            Opts::new("verdict_http_requests_total", "HTTP requests by route template and status"),
+            Opts::new(
+                "verdict_http_requests_total",
+                "HTTP requests by route template and status",
+            ),
             &["method", "route", "status"],
         )
         .expect("valid metric");
         let http_duration = HistogramVec::new(
-            HistogramOpts::new("verdict_http_request_duration_seconds", "HTTP request latency by route template")
-                .buckets(prometheus::exponential_buckets(0.000_1, 2.5, 14).expect("valid buckets")),
+            HistogramOpts::new(
+                "verdict_http_request_duration_seconds",
+                "HTTP request latency by route template",
+            )
+            .buckets(prometheus::exponential_buckets(0.000_1, 2.5, 14).expect("valid buckets")),
             &["method", "route"],
         )
         .expect("valid metric");
@@ -51,13 +59,19 @@ impl Metrics {
         )
         .expect("valid metric");
         let item_errors = IntCounterVec::new(
-            Opts::new("verdict_item_errors_total", "Items that could not be judged, by error code"),
+            Opts::new(
+                "verdict_item_errors_total",
+                "Items that could not be judged, by error code",
+            ),
             &["code"],
         )
         .expect("valid metric");
         let verification_duration = HistogramVec::new(
-            HistogramOpts::new("verdict_verification_seconds", "Time to judge one item, by task kind")
-                .buckets(prometheus::exponential_buckets(0.000_01, 3.0, 14).expect("valid buckets")),
+            HistogramOpts::new(
+                "verdict_verification_seconds",
+                "Time to judge one item, by task kind",
+            )
+            .buckets(prometheus::exponential_buckets(0.000_01, 3.0, 14).expect("valid buckets")),
             &["kind"],
         )
         .expect("valid metric");

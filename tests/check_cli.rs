@@ -31,7 +31,11 @@ fn check_grades_a_file_and_prints_a_summary() {
         .unwrap();
 
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let row = |name: &str| {
         stdout
             .lines()

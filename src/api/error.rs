@@ -62,7 +62,11 @@ impl ApiError {
             source = cause.source();
         }
         tracing::error!(error = %chain, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal server error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal server error",
+        )
     }
 
     /// The error a bare status code stands for, for responses produced by tower layers and
@@ -71,10 +75,15 @@ impl ApiError {
         let (code, message) = match status {
             StatusCode::NOT_FOUND => ("not_found", "no such route"),
             StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed on this route"),
-            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "request body exceeds the configured limit"),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ("payload_too_large", "request body exceeds the configured limit")
+            }
             StatusCode::REQUEST_TIMEOUT => ("timeout", "request took longer than the configured deadline"),
             StatusCode::SERVICE_UNAVAILABLE => ("overloaded", "server is overloaded, retry later"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "expected Content-Type: application/json"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "expected Content-Type: application/json",
+            ),
             s if s.is_server_error() => ("internal_error", "internal server error"),
             _ => ("bad_request", "bad request"),
         };
@@ -134,7 +143,11 @@ where
 /// Deserialises JSON, naming the path of the first offending field.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let malformed = |error: serde_json::Error| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("malformed JSON: {error}"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("malformed JSON: {error}"),
+        )
     };
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {

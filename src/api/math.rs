@@ -59,7 +59,10 @@ pub async fn verify(
     let policy = state.policy(request.policy.as_deref())?;
     for (field, text) in [("gold", &request.gold), ("prediction", &request.prediction)] {
         if text.len() > MAX_ANSWER_BYTES {
-            return Err(ApiError::invalid_field(field, format!("longer than {MAX_ANSWER_BYTES} bytes")));
+            return Err(ApiError::invalid_field(
+                field,
+                format!("longer than {MAX_ANSWER_BYTES} bytes"),
+            ));
         }
     }
     if request.gold.trim().is_empty() {
@@ -80,8 +83,15 @@ pub async fn verify(
     .map_err(|error| ApiError::internal(&error))?;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
 
+    let (outcome, gold_form) = outcome;
+    let invalid_gold = |error: math::VerifyError| {
+        ApiError::invalid_field(
+            "gold",
+            format!("the reference answer could not be parsed: {}", error.error),
+        )
+    };
     let response = match outcome {
-        (Ok(equivalence), _) => VerifyResponse {
+        Ok(equivalence) => VerifyResponse {
             equal: equivalence.equal,
             verdict: if equivalence.equal {
                 Verdict::Correct
@@ -94,21 +104,16 @@ pub async fn verify(
             parse_error: None,
             elapsed_ms,
         },
-        (Err(error), Ok(gold)) if error.side == Side::Prediction => VerifyResponse {
+        Err(error) if error.side == Side::Prediction => VerifyResponse {
             equal: false,
             verdict: Verdict::Unparsable,
             method: None,
-            gold,
+            gold: gold_form.map_err(invalid_gold)?,
             predicted: None,
             parse_error: Some(error.error.message),
             elapsed_ms,
         },
-        (Err(error), _) | (_, Err(error)) => {
-            return Err(ApiError::invalid_field(
-                "gold",
-                format!("the reference answer could not be parsed: {}", error.error),
-            ));
-        }
+        Err(error) => return Err(invalid_gold(error)),
     };
     Ok(Json(response))
 }

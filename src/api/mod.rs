@@ -63,7 +63,10 @@ impl AppState {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "verdict", description = "Rule-based rewards for RL of reasoning models"),
+    info(
+        title = "verdict",
+        description = "Rule-based rewards for RL of reasoning models"
+    ),
     paths(
         rewards::rewards,
         math::verify,
@@ -92,7 +95,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent_requests))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {

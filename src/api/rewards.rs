@@ -28,9 +28,12 @@ pub struct RewardRequest {
     pub items: Vec<Value>,
 }
 
-/// One item of a batch (documentation of the wire shape).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// One item of a batch (documentation of the wire shape; items are decoded by `parse_item`).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "exists only to describe the wire shape in the OpenAPI document"
+)]
 pub struct RewardItemSchema {
     /// The caller's id, echoed in the result.
     pub id: Option<String>,
@@ -40,7 +43,11 @@ pub struct RewardItemSchema {
 }
 
 /// `{"kind": "math", "answer": "…"}`; the answer may also be a JSON number.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "exists only to describe the wire shape in the OpenAPI document"
+)]
 pub struct TaskSchema {
     pub kind: String,
     #[schema(value_type = String)]
@@ -112,7 +119,10 @@ pub async fn rewards(
     if request.items.len() > max_items {
         return Err(ApiError::invalid_field(
             "items",
-            format!("a batch holds at most {max_items} items, got {}", request.items.len()),
+            format!(
+                "a batch holds at most {max_items} items, got {}",
+                request.items.len()
+            ),
         ));
     }
 
@@ -201,14 +211,22 @@ struct MathTaskFields {
 /// The item's wire shape into a domain [`RewardItem`], or the first problem with its field.
 pub fn parse_item(raw: Value) -> Result<RewardItem, ItemError> {
     if !raw.is_object() {
-        return Err(ItemError::new("invalid_item", "", "an item must be a JSON object"));
+        return Err(ItemError::new(
+            "invalid_item",
+            "",
+            "an item must be a JSON object",
+        ));
     }
     let fields: ItemFields = from_value(raw, "")?;
     let kind = match fields.task.get("kind") {
         Some(Value::String(kind)) => kind.clone(),
         Some(_) => return Err(ItemError::new("invalid_item", "task.kind", "must be a string")),
         None if fields.task.is_object() => {
-            return Err(ItemError::new("invalid_item", "task.kind", "missing field `kind`"));
+            return Err(ItemError::new(
+                "invalid_item",
+                "task.kind",
+                "missing field `kind`",
+            ));
         }
         None => return Err(ItemError::new("invalid_item", "task", "must be a JSON object")),
     };
@@ -263,7 +281,11 @@ fn from_value<T: serde::de::DeserializeOwned>(value: Value, prefix: &str) -> Res
         let relative = super::error::field_of(&path, &message);
         ItemError {
             code: "invalid_item",
-            field: Some(format!("{prefix}{}", relative.unwrap_or_default()).trim_end_matches('.').to_owned()),
+            field: Some(
+                format!("{prefix}{}", relative.unwrap_or_default())
+                    .trim_end_matches('.')
+                    .to_owned(),
+            ),
             message,
         }
     })
@@ -286,7 +308,10 @@ fn record(metrics: &crate::telemetry::Metrics, result: &ItemResult) {
     match result {
         ItemResult::Judged(item) => {
             let kind = item.kind.as_str();
-            metrics.rewards.with_label_values(&[kind, item.verdict.as_str()]).inc();
+            metrics
+                .rewards
+                .with_label_values(&[kind, item.verdict.as_str()])
+                .inc();
             metrics
                 .verification_duration
                 .with_label_values(&[kind])

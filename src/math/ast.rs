@@ -8,7 +8,7 @@ use std::fmt;
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{One, Signed, Zero};
+use num_traits::{One, Signed};
 
 /// A numeric literal as written.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,18 +195,6 @@ impl Expr {
         }
     }
 
-    /// True when a numeric literal or numeric constant occurs anywhere.
-    pub fn has_number(&self) -> bool {
-        match self {
-            Expr::Num(_) | Expr::Pi | Expr::E | Expr::I | Expr::Infinity => true,
-            other => {
-                let mut found = false;
-                other.for_each_child(|c| found = found || c.has_number());
-                found
-            }
-        }
-    }
-
     fn for_each_child(&self, mut f: impl FnMut(&Expr)) {
         match self {
             Expr::Num(_)
@@ -359,9 +347,4 @@ impl fmt::Display for Expr {
             Expr::Not(a) => write!(f, "not {a}"),
         }
     }
-}
-
-/// True for a zero literal (used to render `±b` without a leading `0 ±`).
-pub fn is_zero_literal(e: &Expr) -> bool {
-    matches!(e, Expr::Num(l) if l.value.is_zero())
 }

@@ -84,12 +84,12 @@ const PERCENT_WORDS: &[&str] = &["percent", "pct", "percentage"];
 const NOT_WORDS: &[&str] = &["not", "no", "except", "neither", "nor"];
 /// Plain-letter runs read as units (dropped) rather than products of variables.
 const UNIT_WORDS: &[&str] = &[
-    "cm", "mm", "km", "m", "kg", "mg", "g", "lb", "lbs", "oz", "ft", "feet", "foot", "inch",
-    "inches", "in", "yd", "yards", "mi", "mile", "miles", "meter", "meters", "metres", "hours",
-    "hour", "hr", "hrs", "min", "mins", "minutes", "minute", "sec", "secs", "seconds", "second",
-    "days", "day", "weeks", "years", "year", "units", "unit", "sq", "square", "cubic", "dollars",
-    "dollar", "cents", "cent", "degrees", "degree", "deg", "rad", "radians", "liters", "litres",
-    "ml", "mph", "kmh", "people", "students", "ways", "times", "points", "yuan", "euros", "euro",
+    "cm", "mm", "km", "m", "kg", "mg", "g", "lb", "lbs", "oz", "ft", "feet", "foot", "inch", "inches", "in",
+    "yd", "yards", "mi", "mile", "miles", "meter", "meters", "metres", "hours", "hour", "hr", "hrs", "min",
+    "mins", "minutes", "minute", "sec", "secs", "seconds", "second", "days", "day", "weeks", "years", "year",
+    "units", "unit", "sq", "square", "cubic", "dollars", "dollar", "cents", "cent", "degrees", "degree",
+    "deg", "rad", "radians", "liters", "litres", "ml", "mph", "kmh", "people", "students", "ways", "times",
+    "points", "yuan", "euros", "euro",
 ];
 
 fn is_unit_word(w: &str) -> bool {
@@ -160,12 +160,10 @@ fn command_token(name: &str) -> Option<Tok> {
         "neg" | "lnot" => T::Not,
         "colon" => T::Colon,
         "Rightarrow" | "implies" | "to" | "rightarrow" | "Longrightarrow" => T::Comma,
-        "alpha" | "beta" | "gamma" | "delta" | "epsilon" | "varepsilon" | "zeta" | "eta"
-        | "theta" | "vartheta" | "iota" | "kappa" | "lambda" | "mu" | "nu" | "xi" | "rho"
-        | "sigma" | "tau" | "upsilon" | "phi" | "varphi" | "chi" | "psi" | "omega" | "Gamma"
-        | "Delta" | "Theta" | "Lambda" | "Xi" | "Sigma" | "Phi" | "Psi" | "Omega" | "ell" => {
-            T::Var(name.to_string())
-        }
+        "alpha" | "beta" | "gamma" | "delta" | "epsilon" | "varepsilon" | "zeta" | "eta" | "theta"
+        | "vartheta" | "iota" | "kappa" | "lambda" | "mu" | "nu" | "xi" | "rho" | "sigma" | "tau"
+        | "upsilon" | "phi" | "varphi" | "chi" | "psi" | "omega" | "Gamma" | "Delta" | "Theta" | "Lambda"
+        | "Xi" | "Sigma" | "Phi" | "Psi" | "Omega" | "ell" => T::Var(name.to_string()),
         _ => return None,
     };
     Some(t)
@@ -219,22 +217,49 @@ fn is_transparent(name: &str) -> bool {
 fn is_text_command(name: &str) -> bool {
     matches!(
         name,
-        "text" | "textbf" | "textit" | "textrm" | "textnormal" | "mbox" | "textsf" | "texttt"
-            | "emph" | "hbox" | "operatorname"
+        "text"
+            | "textbf"
+            | "textit"
+            | "textrm"
+            | "textnormal"
+            | "mbox"
+            | "textsf"
+            | "texttt"
+            | "emph"
+            | "hbox"
+            | "operatorname"
     )
 }
 
 fn is_space_command(name: &str) -> bool {
     matches!(
         name,
-        "quad" | "qquad" | "enspace" | "thinspace" | "medspace" | "thickspace" | "hfill"
-            | "nobreak" | "allowbreak" | "relax" | "nonumber" | "notag"
+        "quad"
+            | "qquad"
+            | "enspace"
+            | "thinspace"
+            | "medspace"
+            | "thickspace"
+            | "hfill"
+            | "nobreak"
+            | "allowbreak"
+            | "relax"
+            | "nonumber"
+            | "notag"
     )
 }
 
 /// Tokenize `src`. `depth` bounds re-lexing of `\text{…}` contents.
 pub fn lex(src: &str) -> Result<Vec<Spanned>, ParseError> {
-    let mut lx = Lexer { src, bytes: src.as_bytes(), pos: 0, out: Vec::new(), single_digits: 0, env_depth: 0, bracket_depth: 0 };
+    let mut lx = Lexer {
+        src,
+        bytes: src.as_bytes(),
+        pos: 0,
+        out: Vec::new(),
+        single_digits: 0,
+        env_depth: 0,
+        bracket_depth: 0,
+    };
     lx.run(0)?;
     Ok(lx.out)
 }
@@ -283,9 +308,7 @@ impl Lexer<'_> {
             match c {
                 b' ' | b'\t' | b'\n' | b'\r' | b'~' | 0x0c => self.pos += 1,
                 b'0'..=b'9' => self.number()?,
-                b'.' if self.at(self.pos + 1).is_some_and(|d| d.is_ascii_digit()) => {
-                    self.number()?
-                }
+                b'.' if self.at(self.pos + 1).is_some_and(|d| d.is_ascii_digit()) => self.number()?,
                 b'a'..=b'z' | b'A'..=b'Z' => self.letters()?,
                 b'\\' => self.command(text_depth)?,
                 b'$' => self.pos += 1,
@@ -398,7 +421,8 @@ impl Lexer<'_> {
         }
         let run = &self.src[start..self.pos];
         let lower = run.to_ascii_lowercase();
-        if run.len() >= 2 {
+        // Only lower-case runs can be words: `NO` in `\frac{NO}{BO}` is two variables.
+        if run.len() >= 2 && (run == lower || lower == "and" || lower == "or") {
             let fixed = match lower.as_str() {
                 "sqrt" => Some(Tok::Sqrt),
                 "pi" => Some(Tok::Pi),
@@ -440,6 +464,8 @@ impl Lexer<'_> {
             let rest = &self.bytes[i.min(self.bytes.len())..];
             let (len, comma) = if rest.starts_with(b"{,}") {
                 (3, true)
+            } else if rest.starts_with(b"{, }") {
+                (4, true)
             } else if rest.starts_with(b",") {
                 (1, true)
             } else if rest.starts_with(b"\\,")
@@ -489,7 +515,14 @@ impl Lexer<'_> {
             let d = BigInt::from(self.bytes[self.pos] - b'0');
             self.pos += 1;
             let keep = self.single_digits;
-            self.push(Tok::Num(Literal { value: BigRational::from_integer(d), decimals: None, significant: 1 }), start)?;
+            self.push(
+                Tok::Num(Literal {
+                    value: BigRational::from_integer(d),
+                    decimals: None,
+                    significant: 1,
+                }),
+                start,
+            )?;
             self.single_digits = keep;
             return Ok(());
         }
@@ -525,7 +558,9 @@ impl Lexer<'_> {
             }
         }
         if int_digits.len() + frac_digits.len() > MAX_DIGITS {
-            return Err(err(format!("number with more than {MAX_DIGITS} digits at byte {start}")));
+            return Err(err(format!(
+                "number with more than {MAX_DIGITS} digits at byte {start}"
+            )));
         }
         // Scientific notation: `1.5e6`, `2E-3` (only directly after the digits).
         let mut exp10: i64 = 0;
@@ -555,7 +590,11 @@ impl Lexer<'_> {
             }
         }
         let all: String = format!("{int_digits}{frac_digits}");
-        let mantissa: BigInt = if all.is_empty() { BigInt::zero() } else { all.parse().unwrap_or_default() };
+        let mantissa: BigInt = if all.is_empty() {
+            BigInt::zero()
+        } else {
+            all.parse().unwrap_or_default()
+        };
         let significant = all.trim_start_matches('0').len().max(1) as u32;
         let mut value = BigRational::new(mantissa, BigInt::from(10u32).pow(frac_digits.len() as u32));
         if exp10 != 0 {
@@ -563,7 +602,11 @@ impl Lexer<'_> {
             value = if exp10 > 0 { value * p } else { value / p };
         }
         let decimals = (is_decimal && exp10 == 0).then_some(frac_digits.len() as u32);
-        let lit = Literal { value, decimals, significant };
+        let lit = Literal {
+            value,
+            decimals,
+            significant,
+        };
         if lit.value.denom().is_one() || decimals.is_some() || exp10 != 0 {
             self.push(Tok::Num(lit), start)
         } else {
@@ -609,10 +652,10 @@ impl Lexer<'_> {
         };
         if c == b'\\' {
             // `\\le` in escaped strings is `\le`; inside an environment it is a row break.
-            self.pos += 1;
-            if self.env_depth == 0 && self.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
+            if self.env_depth == 0 && self.at(self.pos + 1).is_some_and(|c| c.is_ascii_alphabetic()) {
                 return self.command(text_depth);
             }
+            self.pos += 1;
             return self.push(Tok::RowSep, start);
         }
         if !c.is_ascii_alphabetic() {
@@ -646,6 +689,14 @@ impl Lexer<'_> {
         }
         if is_transparent(name) || is_space_command(name) {
             return Ok(());
+        }
+        // `\quadx` is a space glued to a variable by careless writers.
+        for space in ["qquad", "quad"] {
+            if let Some(rest) = name.strip_prefix(space) {
+                self.pos = name_start + space.len();
+                debug_assert!(!rest.is_empty());
+                return Ok(());
+            }
         }
         match name {
             "begin" | "end" => {
@@ -683,13 +734,14 @@ impl Lexer<'_> {
                     self.pos = (self.pos + 1).min(self.bytes.len());
                     self.src[s..self.pos].to_string()
                 };
-                let t = if letter == "R" { Tok::Reals } else { Tok::Var(format!("mathbb{letter}")) };
+                let t = if letter == "R" {
+                    Tok::Reals
+                } else {
+                    Tok::Var(format!("mathbb{letter}"))
+                };
                 self.push(t, start)
             }
-            "text" | "textbf" | "textit" | "textrm" | "textnormal" | "mbox" | "textsf"
-            | "texttt" | "emph" | "hbox" | "operatorname"
-                if is_text_command(name) =>
-            {
+            name if is_text_command(name) => {
                 self.skip_spaces();
                 if self.peek() != Some(b'{') {
                     return Ok(());
@@ -710,7 +762,9 @@ impl Lexer<'_> {
             return Ok(());
         }
         let mathy = content.len() == 1
-            || content.bytes().all(|c| c.is_ascii_digit() || b".,-+/ ".contains(&c))
+            || content
+                .bytes()
+                .all(|c| c.is_ascii_digit() || b".,-+/ ".contains(&c))
             || (content.len() == 3
                 && content.starts_with('(')
                 && content.ends_with(')')
@@ -718,7 +772,15 @@ impl Lexer<'_> {
         if mathy && text_depth < 4 {
             let saved = self.pos;
             let (bytes, src) = (self.bytes, self.src);
-            let mut sub = Lexer { src: &src[..b], bytes: &bytes[..b], pos: a, out: std::mem::take(&mut self.out), single_digits: 0, env_depth: self.env_depth, bracket_depth: self.bracket_depth };
+            let mut sub = Lexer {
+                src: &src[..b],
+                bytes: &bytes[..b],
+                pos: a,
+                out: std::mem::take(&mut self.out),
+                single_digits: 0,
+                env_depth: self.env_depth,
+                bracket_depth: self.bracket_depth,
+            };
             sub.run(text_depth + 1)?;
             self.out = sub.out;
             self.pos = saved;

@@ -4,7 +4,7 @@
 //! comparison instead of a hang, a stack overflow or an allocation spike.
 
 /// Longest answer string `verify` parses (bytes).
-pub const MAX_ANSWER_BYTES: usize = 20_000;
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// Longest completion `extract_answer` scans (bytes).
 pub const MAX_COMPLETION_BYTES: usize = 1 << 20;
 /// Digits in one numeric literal.

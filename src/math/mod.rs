@@ -7,6 +7,19 @@
 
 use serde::Serialize;
 
+mod ast;
+mod compare;
+mod eval;
+mod extract;
+mod lexer;
+mod limits;
+mod parser;
+mod sets;
+#[cfg(test)]
+mod tests;
+
+pub use limits::{MAX_ANSWER_BYTES, MAX_COMPLETION_BYTES};
+
 /// Options a reward policy may set; the defaults are the `r1` policy's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MathOptions {
@@ -69,4 +82,72 @@ pub struct Extraction {
     /// The contents of every top-level box in the answer part, in order (for the
     /// "several different boxed answers" penalty).
     pub all_boxed: Vec<String>,
+}
+
+/// The final answer of a completion's *answer part* (the caller has already cut off
+/// everything up to the last `</think>`): the last `\boxed{…}` with balanced braces, or
+/// several boxes separated only by connectives (`\boxed{2} and \boxed{3}`). An unclosed
+/// or misspelt box, or no box, gives `None` unless `opts.text_fallbacks` allows
+/// "the final answer is 12", "#### 12", "Answer: 12" or a last number.
+pub fn extract_answer(answer_part: &str, opts: &MathOptions) -> Option<Extraction> {
+    extract::extract_answer(answer_part, opts)
+}
+
+/// Compare a gold answer with a predicted one under DESIGN §3. Either side may be bare
+/// LaTeX, `$…$`/`\(…\)`/`\[…\]`-delimited, or boxed.
+pub fn verify(gold: &str, prediction: &str, opts: &MathOptions) -> Result<Equivalence, VerifyError> {
+    let g_text = side_text(gold).map_err(|error| VerifyError {
+        side: Side::Gold,
+        error,
+    })?;
+    let p_text = side_text(prediction).map_err(|error| VerifyError {
+        side: Side::Prediction,
+        error,
+    })?;
+    let g = parser::parse(&g_text);
+    let p = parser::parse(&p_text);
+    let (g, p) = match (g, p) {
+        (Ok(g), Ok(p)) => (g, p),
+        // Two identical answers that we cannot read (`1, 2, \ldots, n`) are still the same.
+        (Err(_), Err(_)) if squash(&g_text) == squash(&p_text) => {
+            return Ok(Equivalence {
+                equal: true,
+                method: "identical",
+                gold: g_text,
+                predicted: p_text,
+            });
+        }
+        (Err(error), _) => {
+            return Err(VerifyError {
+                side: Side::Gold,
+                error,
+            });
+        }
+        (_, Err(error)) => {
+            return Err(VerifyError {
+                side: Side::Prediction,
+                error,
+            });
+        }
+    };
+    let (equal, method) = compare::compare(&g, &p, opts);
+    Ok(Equivalence {
+        equal,
+        method,
+        gold: g.to_string(),
+        predicted: p.to_string(),
+    })
+}
+
+fn side_text(s: &str) -> Result<String, ParseError> {
+    if s.len() > MAX_ANSWER_BYTES {
+        return Err(ParseError {
+            message: format!("answer longer than {MAX_ANSWER_BYTES} bytes"),
+        });
+    }
+    Ok(extract::answer_text(s))
+}
+
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
 }

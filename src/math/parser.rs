@@ -24,7 +24,12 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
     if let Some(text) = text_answer(&tokens) {
         return Ok(Expr::Text(text));
     }
-    let mut p = Parser { toks: tokens, pos: 0, depth: 0, abs_depth: 0 };
+    let mut p = Parser {
+        toks: tokens,
+        pos: 0,
+        depth: 0,
+        abs_depth: 0,
+    };
     let items = p.list(&[])?;
     if let Some((t, at)) = p.toks.get(p.pos) {
         return Err(err(format!("unexpected {t:?} at byte {at}")));
@@ -37,7 +42,11 @@ fn err(message: String) -> ParseError {
 }
 
 fn list_or_single(mut items: Vec<Expr>) -> Expr {
-    if items.len() == 1 { items.remove(0) } else { Expr::List(items) }
+    if items.len() == 1 {
+        items.remove(0)
+    } else {
+        Expr::List(items)
+    }
 }
 
 /// An answer made only of words (`\text{Evelyn}`) is text; otherwise words next to maths
@@ -56,7 +65,9 @@ fn text_answer(tokens: &[Spanned]) -> Option<String> {
 }
 
 fn drop_words(tokens: Vec<Spanned>) -> Vec<Spanned> {
-    let all_text = tokens.iter().all(|(t, _)| matches!(t, Tok::Word(_) | Tok::Var(_)));
+    let all_text = tokens
+        .iter()
+        .all(|(t, _)| matches!(t, Tok::Word(_) | Tok::Var(_)));
     if all_text {
         return tokens;
     }
@@ -100,7 +111,9 @@ impl Parser {
     }
 
     fn byte(&self) -> usize {
-        self.toks.get(self.pos).map_or_else(|| self.toks.last().map_or(0, |t| t.1), |t| t.1)
+        self.toks
+            .get(self.pos)
+            .map_or_else(|| self.toks.last().map_or(0, |t| t.1), |t| t.1)
     }
 
     fn eat(&mut self, t: &Tok) -> bool {
@@ -116,7 +129,11 @@ impl Parser {
         if self.eat(t) {
             Ok(())
         } else {
-            Err(err(format!("expected {t:?} at byte {}, found {:?}", self.byte(), self.peek())))
+            Err(err(format!(
+                "expected {t:?} at byte {}, found {:?}",
+                self.byte(),
+                self.peek()
+            )))
         }
     }
 
@@ -186,7 +203,11 @@ impl Parser {
             items.truncate(n);
             ops.truncate(n - 1);
         }
-        Ok(if ops.is_empty() { items.remove(0) } else { Expr::Rel(items, ops) })
+        Ok(if ops.is_empty() {
+            items.remove(0)
+        } else {
+            Expr::Rel(items, ops)
+        })
     }
 
     fn set_op(&mut self) -> Result<Expr, ParseError> {
@@ -225,7 +246,6 @@ impl Parser {
     fn sum(&mut self) -> Result<Expr, ParseError> {
         self.enter()?;
         let mut terms = vec![self.product()?];
-        let mut pm: Option<(Expr, bool)> = None;
         loop {
             match self.peek() {
                 Some(Tok::Plus) => {
@@ -240,15 +260,19 @@ impl Parser {
                     let minus_first = self.peek() == Some(&Tok::MinusPlus);
                     self.pos += 1;
                     let rhs = self.product()?;
-                    let lhs = std::mem::replace(&mut terms, Vec::new());
-                    let lhs = if lhs.len() == 1 { lhs.into_iter().next().unwrap_or_else(|| Expr::int(0)) } else { Expr::Add(lhs) };
-                    let lhs = match pm.take() {
-                        Some((prev, _)) => Expr::PlusMinus(Box::new(prev), Box::new(lhs)),
-                        None => lhs,
+                    let lhs = std::mem::take(&mut terms);
+                    let lhs = if lhs.len() == 1 {
+                        lhs.into_iter().next().unwrap_or_else(|| Expr::int(0))
+                    } else {
+                        Expr::Add(lhs)
                     };
-                    let rhs = if minus_first { Expr::Neg(Box::new(rhs)) } else { rhs };
+                    let rhs = if minus_first {
+                        Expr::Neg(Box::new(rhs))
+                    } else {
+                        rhs
+                    };
+                    // `a + b ± c` is `(a + b) ± c`; later terms add to both values.
                     terms.push(Expr::PlusMinus(Box::new(lhs), Box::new(rhs)));
-                    pm = None;
                 }
                 _ => break,
             }
@@ -257,7 +281,11 @@ impl Parser {
             }
         }
         self.leave();
-        Ok(if terms.len() == 1 { terms.remove(0) } else { Expr::Add(terms) })
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Expr::Add(terms)
+        })
     }
 
     fn starts_atom(&self, t: &Tok) -> bool {
@@ -293,7 +321,11 @@ impl Parser {
                 Some(Tok::Slash) => {
                     self.pos += 1;
                     let den = self.unary()?;
-                    let num = if factors.len() == 1 { factors.remove(0) } else { Expr::Mul(std::mem::take(&mut factors)) };
+                    let num = if factors.len() == 1 {
+                        factors.remove(0)
+                    } else {
+                        Expr::Mul(std::mem::take(&mut factors))
+                    };
                     factors.push(Expr::Div(Box::new(num), Box::new(den)));
                 }
                 Some(t) if self.starts_atom(t) => factors.push(self.power()?),
@@ -304,7 +336,11 @@ impl Parser {
             }
         }
         self.leave();
-        Ok(if factors.len() == 1 { factors.remove(0) } else { Expr::Mul(factors) })
+        Ok(if factors.len() == 1 {
+            factors.remove(0)
+        } else {
+            Expr::Mul(factors)
+        })
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
@@ -346,7 +382,11 @@ impl Parser {
                 return Err(err(format!("more than {MAX_ITEMS} factors")));
             }
         }
-        Ok(if factors.len() == 1 { factors.remove(0) } else { Expr::Mul(factors) })
+        Ok(if factors.len() == 1 {
+            factors.remove(0)
+        } else {
+            Expr::Mul(factors)
+        })
     }
 
     fn power(&mut self) -> Result<Expr, ParseError> {
@@ -452,7 +492,11 @@ impl Parser {
             Tok::Infty => Expr::Infinity,
             Tok::Reals => Expr::Reals,
             Tok::LParen | Tok::LBrack => {
-                let open = if tok == Tok::LParen { Bracket::Paren } else { Bracket::Square };
+                let open = if tok == Tok::LParen {
+                    Bracket::Paren
+                } else {
+                    Bracket::Square
+                };
                 let items = self.list(&[Tok::RParen, Tok::RBrack])?;
                 let close = match self.peek() {
                     Some(Tok::RParen) => Bracket::Paren,
@@ -526,7 +570,11 @@ impl Parser {
             }
             Tok::Func(f) => self.function(f)?,
             Tok::Log => {
-                let base = if self.eat(&Tok::Underscore) { self.arg()? } else { Expr::int(10) };
+                let base = if self.eat(&Tok::Underscore) {
+                    self.arg()?
+                } else {
+                    Expr::int(10)
+                };
                 let (pow, arg) = self.function_arg()?;
                 let e = Expr::Log(Box::new(base), Box::new(arg));
                 match pow {
@@ -535,7 +583,11 @@ impl Parser {
                 }
             }
             Tok::Begin => self.matrix()?,
-            Tok::Ellipsis => return Err(err(format!("ellipsis at byte {at}: an open-ended pattern is not a value"))),
+            Tok::Ellipsis => {
+                return Err(err(format!(
+                    "ellipsis at byte {at}: an open-ended pattern is not a value"
+                )));
+            }
             other => return Err(err(format!("unexpected {other:?} at byte {at}"))),
         };
         self.leave();
@@ -551,14 +603,24 @@ impl Parser {
                 return Err(err("non-numeric base subscript".to_string()));
             };
             let b = b.value.to_integer().to_u32().filter(|b| (2..=36).contains(b));
-            let Some(b) = b else { return Err(err("base subscript outside 2..36".to_string())) };
+            let Some(b) = b else {
+                return Err(err("base subscript outside 2..36".to_string()));
+            };
             let digits = lit.value.to_integer().to_string();
             let v = BigInt::parse_bytes(digits.as_bytes(), b)
                 .ok_or_else(|| err(format!("{digits} is not a base-{b} numeral")))?;
-            return Ok(Expr::Num(Literal { value: BigRational::from_integer(v), decimals: None, significant: 1 }));
+            return Ok(Expr::Num(Literal {
+                value: BigRational::from_integer(v),
+                decimals: None,
+                significant: 1,
+            }));
         }
         // A mixed number: `2\frac12` is 5/2 (both parts plain integers).
-        if lit.decimals.is_none() && lit.value.is_integer() && !lit.value.is_negative() && self.peek() == Some(&Tok::Frac) {
+        if lit.decimals.is_none()
+            && lit.value.is_integer()
+            && !lit.value.is_negative()
+            && self.peek() == Some(&Tok::Frac)
+        {
             let save = self.pos;
             self.pos += 1;
             let n = self.arg()?;
@@ -572,7 +634,11 @@ impl Parser {
                 && n.value < d.value
             {
                 let v = &lit.value + &n.value / &d.value;
-                return Ok(Expr::Num(Literal { value: v, decimals: None, significant: 1 }));
+                return Ok(Expr::Num(Literal {
+                    value: v,
+                    decimals: None,
+                    significant: 1,
+                }));
             }
             self.pos = save;
         }
@@ -611,7 +677,12 @@ impl Parser {
                 Func::Sin => Func::Asin,
                 Func::Cos => Func::Acos,
                 Func::Tan => Func::Atan,
-                _ => return Ok(Expr::Pow(Box::new(Expr::Func(f, Box::new(arg))), Box::new(Expr::int(-1)))),
+                _ => {
+                    return Ok(Expr::Pow(
+                        Box::new(Expr::Func(f, Box::new(arg))),
+                        Box::new(Expr::int(-1)),
+                    ));
+                }
             };
             return Ok(Expr::Func(inv, Box::new(arg)));
         }
@@ -623,14 +694,21 @@ impl Parser {
     }
 
     fn function_arg(&mut self) -> Result<(Option<Expr>, Expr), ParseError> {
-        let pow = if self.eat(&Tok::Caret) { Some(self.exponent()?) } else { None };
+        let pow = if self.eat(&Tok::Caret) {
+            Some(self.exponent()?)
+        } else {
+            None
+        };
         if self.peek() == Some(&Tok::LParen) {
             return Ok((pow, self.power()?));
         }
         // Without parentheses the argument is the following product of plain atoms.
         let mut factors = vec![self.power()?];
         while let Some(t) = self.peek() {
-            let plain = matches!(t, Tok::Num(_) | Tok::Var(_) | Tok::Pi | Tok::LBrace | Tok::Frac | Tok::Sqrt);
+            let plain = matches!(
+                t,
+                Tok::Num(_) | Tok::Var(_) | Tok::Pi | Tok::LBrace | Tok::Frac | Tok::Sqrt
+            );
             if !plain {
                 break;
             }
@@ -639,7 +717,11 @@ impl Parser {
                 return Err(err(format!("more than {MAX_ITEMS} factors")));
             }
         }
-        let arg = if factors.len() == 1 { factors.remove(0) } else { Expr::Mul(factors) };
+        let arg = if factors.len() == 1 {
+            factors.remove(0)
+        } else {
+            Expr::Mul(factors)
+        };
         Ok((pow, arg))
     }
 
@@ -668,7 +750,11 @@ impl Parser {
                         return Err(err("matrix too large".to_string()));
                     }
                     if !matches!(self.peek(), Some(Tok::Amp | Tok::RowSep | Tok::End)) {
-                        return Err(err(format!("unexpected {:?} in matrix at byte {}", self.peek(), self.byte())));
+                        return Err(err(format!(
+                            "unexpected {:?} in matrix at byte {}",
+                            self.peek(),
+                            self.byte()
+                        )));
                     }
                 }
             }
@@ -682,10 +768,4 @@ impl Parser {
         }
         Ok(Expr::Matrix(rows))
     }
-}
-
-/// Used by tests and the canonical printer: is this literal a plain non-negative integer?
-#[allow(dead_code)]
-pub fn is_int(lit: &Literal) -> bool {
-    lit.decimals.is_none() && lit.value.is_integer() && !lit.value.is_negative() && lit.value.denom().is_one()
 }

@@ -68,7 +68,11 @@ impl Policy {
             name: name.to_owned(),
             problem,
         };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             return Err(refuse("names use letters, digits, `-`, `_` and `.` only".into()));
         }
         for (key, value) in [

@@ -19,7 +19,11 @@ fn r1() -> std::sync::Arc<Policy> {
 
 #[test]
 fn correct_well_formatted_answer_earns_both_rewards() {
-    let judged = judge(&math_item("<think>1/2</think> so \\boxed{\\frac{1}{2}}", "0.5"), &r1()).unwrap();
+    let judged = judge(
+        &math_item("<think>1/2</think> so \\boxed{\\frac{1}{2}}", "0.5"),
+        &r1(),
+    )
+    .unwrap();
     assert_eq!(judged.verdict, Verdict::Correct);
     assert_eq!(judged.reward, 2.0);
     assert_eq!(judged.components["accuracy"], 1.0);
@@ -84,7 +88,14 @@ fn hedging_with_several_boxes_is_penalised_when_the_policy_asks() {
         },
     )
     .unwrap();
-    let hedged = judge(&math_item("<think>x</think> \\boxed{3} or \\boxed{4}", "4"), &policy).unwrap();
+    let hedged = judge(
+        &math_item(
+            "<think>x</think> \\boxed{3}. Wait, actually it is \\boxed{4}",
+            "4",
+        ),
+        &policy,
+    )
+    .unwrap();
     assert_eq!(hedged.verdict, Verdict::Correct);
     assert_eq!(hedged.components["multiple_answers"], -0.5);
     assert_eq!(hedged.reward, 1.5);

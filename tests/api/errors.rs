@@ -63,7 +63,10 @@ async fn an_oversized_body_is_a_413() {
     let app = spawn_app_with(|config| config.limits.max_body_bytes = 4096).await;
     let completion = "x".repeat(10_000);
     let reply = app
-        .post_json("/v1/rewards", &json!({ "items": [math_item("big", &completion, "1")] }))
+        .post_json(
+            "/v1/rewards",
+            &json!({ "items": [math_item("big", &completion, "1")] }),
+        )
         .await;
     assert_eq!(reply.status, 413);
     assert_eq!(reply.error().0, "payload_too_large");

@@ -89,9 +89,8 @@ impl Reply {
             .map(|value| value.to_str().unwrap().to_owned())
             .unwrap_or_default();
         let bytes = response.bytes().await.unwrap();
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            Value::String(String::from_utf8_lossy(&bytes).into_owned())
-        });
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
         Self {
             status,
             body,
@@ -108,7 +107,11 @@ impl Reply {
             self.body
         );
         let error = &self.body["error"];
-        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", self.body);
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}",
+            self.body
+        );
         (
             error["code"].as_str().expect("error.code").to_owned(),
             error["field"].as_str().map(str::to_owned),

@@ -6,7 +6,10 @@ use crate::helpers::spawn_app;
 async fn equal_answers_are_reported_with_their_parsed_forms() {
     let app = spawn_app().await;
     let reply = app
-        .post_json("/v1/math/verify", &json!({ "gold": "\\dfrac{1}{2}", "prediction": "0.5" }))
+        .post_json(
+            "/v1/math/verify",
+            &json!({ "gold": "\\dfrac{1}{2}", "prediction": "0.5" }),
+        )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["equal"], true);
@@ -20,7 +23,10 @@ async fn equal_answers_are_reported_with_their_parsed_forms() {
 async fn one_minus_over_e_is_not_one_plus_over_e() {
     let app = spawn_app().await;
     let reply = app
-        .post_json("/v1/math/verify", &json!({ "gold": "1-\\frac{1}{e}", "prediction": "1+\\frac{1}{e}" }))
+        .post_json(
+            "/v1/math/verify",
+            &json!({ "gold": "1-\\frac{1}{e}", "prediction": "1+\\frac{1}{e}" }),
+        )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["equal"], false);
@@ -31,7 +37,10 @@ async fn one_minus_over_e_is_not_one_plus_over_e() {
 async fn an_unparsable_prediction_is_a_verdict_with_a_reason() {
     let app = spawn_app().await;
     let reply = app
-        .post_json("/v1/math/verify", &json!({ "gold": "3", "prediction": "\\frac{" }))
+        .post_json(
+            "/v1/math/verify",
+            &json!({ "gold": "3", "prediction": "\\frac{" }),
+        )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["equal"], false);
@@ -43,7 +52,10 @@ async fn an_unparsable_prediction_is_a_verdict_with_a_reason() {
 async fn an_unparsable_gold_is_the_callers_error() {
     let app = spawn_app().await;
     let reply = app
-        .post_json("/v1/math/verify", &json!({ "gold": "\\frac{", "prediction": "3" }))
+        .post_json(
+            "/v1/math/verify",
+            &json!({ "gold": "\\frac{", "prediction": "3" }),
+        )
         .await;
     assert_eq!(reply.status, 422, "{}", reply.body);
     assert_eq!(reply.error(), ("invalid_field".into(), Some("gold".into())));

@@ -33,7 +33,9 @@ async fn metrics_count_rewards_by_kind_and_verdict_and_requests_by_route() {
         "{text}"
     );
     assert!(text.contains("verdict_rewards_total{kind=\"math\",verdict=\"incorrect\"} 1"));
-    assert!(text.contains("verdict_http_requests_total{method=\"POST\",route=\"/v1/rewards\",status=\"200\"} 1"));
+    assert!(
+        text.contains("verdict_http_requests_total{method=\"POST\",route=\"/v1/rewards\",status=\"200\"} 1")
+    );
     assert!(text.contains("verdict_verification_seconds_bucket{kind=\"math\""));
 }
 
@@ -43,7 +45,14 @@ async fn the_openapi_document_lists_every_route() {
     let reply = app.get("/openapi.json").await;
     assert_eq!(reply.status, 200);
     let paths = reply.body["paths"].as_object().expect("paths");
-    for route in ["/v1/rewards", "/v1/math/verify", "/healthz", "/readyz", "/metrics", "/openapi.json"] {
+    for route in [
+        "/v1/rewards",
+        "/v1/math/verify",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+    ] {
         assert!(paths.contains_key(route), "missing {route}");
     }
     assert!(reply.body["components"]["schemas"]["RewardRequest"].is_object());

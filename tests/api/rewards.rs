@@ -24,7 +24,10 @@ async fn a_correct_well_formatted_math_answer_earns_two() {
     assert!(result["details"]["method"].is_string(), "{result}");
     assert!(result["details"]["gold"].is_string(), "{result}");
     assert!(result["elapsed_ms"].as_f64().unwrap() >= 0.0);
-    assert!(result.get("submission_id").is_none(), "no store yet, so no durability promise");
+    assert!(
+        result.get("submission_id").is_none(),
+        "no store yet, so no durability promise"
+    );
 }
 
 #[tokio::test]
@@ -98,10 +101,18 @@ async fn a_bad_item_fails_alone_and_names_its_field() {
         assert_eq!(result["error"]["code"], code, "item {index}: {result}");
         assert_eq!(result["error"]["field"], field, "item {index}: {result}");
         assert!(result["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
-        assert!(result.get("reward").is_none(), "an item error is never scored: {result}");
+        assert!(
+            result.get("reward").is_none(),
+            "an item error is never scored: {result}"
+        );
     }
     assert!(results[3]["error"]["message"].as_str().unwrap().contains("code"));
-    assert!(results[4]["error"]["message"].as_str().unwrap().contains("chemistry"));
+    assert!(
+        results[4]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("chemistry")
+    );
 }
 
 #[tokio::test]
@@ -157,7 +168,10 @@ async fn a_batch_over_the_item_limit_is_refused() {
     let app = spawn_app_with(|config| config.limits.max_batch_items = 2).await;
     let item = math_item("a", "<think>t</think> \\boxed{4}", "4");
     let reply = app
-        .post_json("/v1/rewards", &json!({ "items": [item.clone(), item.clone(), item] }))
+        .post_json(
+            "/v1/rewards",
+            &json!({ "items": [item.clone(), item.clone(), item] }),
+        )
         .await;
     assert_eq!(reply.status, 422);
     assert_eq!(reply.error(), ("invalid_field".into(), Some("items".into())));
