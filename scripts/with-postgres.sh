@@ -96,7 +96,7 @@ stop_cmd=("${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -w -t 60 -m fast stop)
 export VERDICT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
 export VERDICT_TEST_POSTGRES_START="$(printf '%q ' "${start_cmd[@]}")"
 export VERDICT_TEST_POSTGRES_STOP="$(printf '%q ' "${stop_cmd[@]}")"
-echo "with-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $NF}') on 127.0.0.1:$port (fsync=$fsync)" >&2
+echo "with-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (fsync=$fsync)" >&2
 
 set +e
 "$@"

@@ -1,6 +1,7 @@
 //! Start-up as a library function: [`App::build`] binds the listener (port 0 allowed) and
 //! exposes the real address; [`App::run_until_stopped`] serves until SIGTERM or ctrl-c and
-//! drains in-flight requests. `main` and the integration tests call the same code.
+//! drains in-flight requests. `main` and the integration tests call the same code. Start-up
+//! also opens the audit store, applies its migrations and starts the spool replayer.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
 use crate::config::Config;
+use crate::store::{Recorder, Store, StoreError};
 
 pub struct App {
     listener: TcpListener,
@@ -24,6 +26,8 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot open the audit store")]
+    Store(#[from] StoreError),
     #[error("cannot listen on {address}")]
     Bind {
         address: SocketAddr,
@@ -48,7 +52,11 @@ impl App {
             address: config.listen,
             source,
         })?;
-        let router = api::router(AppState::new(config));
+        let store = Store::connect(&config.database_url, config.store_timeout).await?;
+        store.migrate().await?;
+        let recorder = Recorder::open(store, &config.data_dir.join("spool"), config.store_timeout)?;
+        recorder.spawn_replayer();
+        let router = api::router(AppState::new(config, recorder));
         Ok(Self {
             listener,
             address,

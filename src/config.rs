@@ -41,6 +41,10 @@ pub struct ServerArgs {
     /// Requests processed at once; further requests wait in line.
     #[arg(long, env = "VERDICT_MAX_CONCURRENT_REQUESTS")]
     pub max_concurrent_requests: Option<usize>,
+    /// Longest wait in milliseconds for the database to commit a batch before it goes to the
+    /// spool in the data directory instead.
+    #[arg(long, env = "VERDICT_STORE_TIMEOUT_MS")]
+    pub store_timeout_ms: Option<u64>,
 }
 
 /// `verdict.toml`: the same keys as the flags, plus `[policies.NAME]` tables.
@@ -54,6 +58,7 @@ struct FileConfig {
     max_batch_items: Option<usize>,
     request_timeout_ms: Option<u64>,
     max_concurrent_requests: Option<usize>,
+    store_timeout_ms: Option<u64>,
     policies: BTreeMap<String, PolicyConfig>,
 }
 
@@ -85,7 +90,13 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub limits: HttpLimits,
     pub policies: PolicySet,
+    /// How long a write waits for the database before the batch is spooled.
+    pub store_timeout: Duration,
 }
+
+/// The default of [`Config::store_timeout`]: short enough that a training job never stalls
+/// on a database hiccup, long enough for a healthy commit under load.
+pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -170,17 +181,29 @@ impl Config {
                 .unwrap_or_else(default_data_dir),
             limits,
             policies: PolicySet::new(&file.policies)?,
+            store_timeout: match args.store_timeout_ms.or(file.store_timeout_ms) {
+                Some(0) => {
+                    return Err(ConfigError::Invalid {
+                        key: "store_timeout_ms",
+                        problem: "must be greater than 0".into(),
+                    });
+                }
+                Some(ms) => Duration::from_millis(ms),
+                None => DEFAULT_STORE_TIMEOUT,
+            },
         })
     }
 
-    /// A configuration for tests and embedding: listens on `127.0.0.1:0`, default limits.
+    /// A configuration for tests and embedding: listens on `127.0.0.1:0`, default limits, and
+    /// a fresh SQLite database file inside `data_dir`.
     pub fn for_tests(data_dir: PathBuf) -> Self {
         Self {
             listen: ([127, 0, 0, 1], 0).into(),
-            database_url: "sqlite::memory:".to_owned(),
+            database_url: format!("sqlite://{}", data_dir.join("verdict.db").display()),
             data_dir,
             limits: HttpLimits::default(),
             policies: PolicySet::new(&BTreeMap::new()).expect("the built-in policy is valid"),
+            store_timeout: DEFAULT_STORE_TIMEOUT,
         }
     }
 }

@@ -16,6 +16,8 @@ pub mod config;
 pub mod math;
 /// Reward policies and the judging of one item.
 pub mod reward;
+/// The audit trail: every judged item stored durably (SQLite or PostgreSQL), with its spool.
+pub mod store;
 /// Tracing setup and the Prometheus metrics.
 pub mod telemetry;
 

@@ -1,10 +1,13 @@
-//! The `verdict` command line: `serve` runs the reward service, `check` grades a file offline.
+//! The `verdict` command line: `serve` runs the reward service, `check` grades a file offline,
+//! and `migrate`, `db stats`, `prune` and `runs keep` look after the audit store.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use verdict::config::{Config, ServerArgs};
+use verdict::store::{Store, spool::Spool};
 use verdict::{App, check, telemetry};
 
 #[derive(Parser)]
@@ -40,6 +43,48 @@ enum Command {
         #[arg(long, env = "VERDICT_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Apply the audit store's migrations (`serve` also does at start-up).
+    Migrate(ServerArgs),
+    /// Inspect the audit store.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Delete stored submissions older than a given age, except those of kept runs.
+    Prune {
+        /// Age such as `30d`, `12h`, `90m` or `3600s`.
+        #[arg(long, value_parser = parse_age)]
+        older_than: Duration,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Mark runs kept (never pruned) or release them.
+    Runs {
+        #[command(subcommand)]
+        command: RunsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Row counts, time span and spool backlog.
+    Stats(ServerArgs),
+}
+
+#[derive(Subcommand)]
+enum RunsCommand {
+    /// Retention never deletes this run's submissions.
+    Keep {
+        run_id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Let retention apply to this run again.
+    Unkeep {
+        run_id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -65,7 +110,85 @@ fn main() -> anyhow::Result<()> {
             print!("{}", summary.render());
             Ok(())
         }
+        Command::Migrate(args) => with_store(&args, |store, _| async move {
+            store.migrate().await?;
+            println!("{} database migrated", store.backend());
+            Ok(())
+        }),
+        Command::Db {
+            command: DbCommand::Stats(args),
+        } => with_store(&args, |store, config| async move {
+            let stats = store.stats().await?;
+            let spool = Spool::open(&config.data_dir.join("spool"))?;
+            let time = |t: Option<time::OffsetDateTime>| {
+                t.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                    .unwrap_or_else(|| "-".to_owned())
+            };
+            println!("backend          {}", stats.backend);
+            println!("submissions      {}", stats.submissions);
+            println!("runs             {} ({} kept)", stats.runs, stats.kept_runs);
+            println!("reverifications  {}", stats.reverifications);
+            println!("oldest           {}", time(stats.oldest));
+            println!("newest           {}", time(stats.newest));
+            println!("spool backlog    {}", spool.backlog()?);
+            Ok(())
+        }),
+        Command::Prune { older_than, server } => with_store(&server, |store, _| async move {
+            let age = time::Duration::try_from(older_than).context("age too large")?;
+            let cutoff = time::OffsetDateTime::now_utc() - age;
+            let deleted = store.prune(cutoff).await?;
+            println!("deleted {deleted} submissions created before {cutoff} (kept runs untouched)");
+            Ok(())
+        }),
+        Command::Runs { command } => {
+            let (run_id, server, keep) = match command {
+                RunsCommand::Keep { run_id, server } => (run_id, server, true),
+                RunsCommand::Unkeep { run_id, server } => (run_id, server, false),
+            };
+            with_store(&server, |store, _| async move {
+                store.set_keep(&run_id, keep).await?;
+                println!("run `{run_id}`: keep = {keep}");
+                Ok(())
+            })
+        }
     }
+}
+
+/// Runs `work` with the configured store, migrated, on a small runtime.
+fn with_store<F, Fut>(args: &ServerArgs, work: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Store, Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let config = Config::load(args).context("invalid configuration")?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let store = Store::connect(&config.database_url, config.store_timeout)
+            .await
+            .with_context(|| format!("cannot open the database at {}", config.database_url))?;
+        store.migrate().await?;
+        work(store, config).await
+    })
+}
+
+/// `30d`, `12h`, `90m`, `3600s` into a duration.
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a number and a unit such as 30d, got `{text}`"))?;
+    let seconds = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" => 1,
+        _ => return Err(format!("unknown unit `{unit}`; use d, h, m or s")),
+    };
+    number
+        .checked_mul(seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` is too long"))
 }
 
 fn serve(args: ServerArgs) -> anyhow::Result<()> {

@@ -91,6 +91,29 @@ impl ApiError {
     }
 }
 
+/// Store failures are the service's own: logged once here with their cause chain. A database
+/// or spool that is away is a 503 (retry later); anything else a 500.
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        let chain = crate::store::error_chain(&error);
+        match error {
+            StoreError::Migrate { .. } | StoreError::UnsupportedUrl(_) => {
+                tracing::error!(error = %chain, "store failure");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal server error")
+            }
+            _ => {
+                tracing::error!(error = %chain, "storage unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "the audit storage is unavailable; retry later",
+                )
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {

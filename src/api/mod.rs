@@ -2,6 +2,7 @@
 //! (body limit, deadline, concurrency limit, tracing, metrics). Handlers stay thin: decode,
 //! call the domain, encode.
 
+mod audit;
 mod error;
 mod math;
 mod ops;
@@ -15,7 +16,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -27,6 +28,7 @@ pub use rewards::parse_item;
 
 use crate::config::Config;
 use crate::reward::{DEFAULT_POLICY, Policy};
+use crate::store::Recorder;
 use crate::telemetry::Metrics;
 
 /// Everything a handler needs, cheap to clone.
@@ -34,13 +36,16 @@ use crate::telemetry::Metrics;
 pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Metrics,
+    /// The audit store behind its spool: every judged item is recorded through it.
+    pub recorder: Arc<Recorder>,
 }
 
 impl AppState {
-    pub fn new(config: Config) -> Self {
+    pub fn new(config: Config, recorder: Arc<Recorder>) -> Self {
         Self {
             config: Arc::new(config),
             metrics: Metrics::new(),
+            recorder,
         }
     }
 
@@ -70,6 +75,14 @@ impl AppState {
     paths(
         rewards::rewards,
         math::verify,
+        audit::list_submissions,
+        audit::get_submission,
+        audit::reverify,
+        audit::export,
+        audit::list_runs,
+        audit::get_run,
+        audit::keep_run,
+        audit::unkeep_run,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -85,6 +98,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/rewards", post(rewards::rewards))
         .route("/v1/math/verify", post(math::verify))
+        .route("/v1/submissions", get(audit::list_submissions))
+        .route("/v1/submissions/export", get(audit::export))
+        .route("/v1/submissions/{id}", get(audit::get_submission))
+        .route("/v1/submissions/{id}/reverify", post(audit::reverify))
+        .route("/v1/runs", get(audit::list_runs))
+        .route("/v1/runs/{run_id}", get(audit::get_run))
+        .route("/v1/runs/{run_id}/keep", put(audit::keep_run).delete(audit::unkeep_run))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

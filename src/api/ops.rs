@@ -26,20 +26,40 @@ pub async fn healthz() -> Json<Health> {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Readiness {
+    /// `ready`, or `degraded` while the database is away and results go to the spool.
     pub status: &'static str,
     /// Reward policies this server can apply.
     pub policies: Vec<String>,
     /// Task kinds this build can judge.
     pub kinds: Vec<&'static str>,
+    pub storage: Storage,
 }
 
-/// Readiness: the server can judge rewards (policies loaded, verifiers available).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Storage {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    pub database_reachable: bool,
+    /// Results acknowledged with a `submission_id` that still wait in the spool.
+    pub spool_backlog: u64,
+}
+
+/// Readiness: the server can judge rewards (policies loaded, verifiers available) and keep
+/// their audit records. It stays 200 while the database is away, because results are then
+/// spooled to disk and every promise is still kept: taking the replica out of a load balancer
+/// would stall training for nothing. `status` says `degraded` and `storage` shows the backlog.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
+    let health = state.recorder.health().await;
     Json(Readiness {
-        status: "ready",
+        status: if health.database_reachable { "ready" } else { "degraded" },
         policies: state.config.policies.names().map(str::to_owned).collect(),
         kinds: vec!["math"],
+        storage: Storage {
+            backend: health.backend,
+            database_reachable: health.database_reachable,
+            spool_backlog: health.spool_backlog,
+        },
     })
 }
 

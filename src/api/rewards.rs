@@ -1,5 +1,7 @@
 //! `POST /v1/rewards`: the training hot path. Decodes a batch, judges every item off the async
-//! workers, and answers one result per item, in order. A malformed item fails alone.
+//! workers, records every judged item in the audit store (within a bound, else in the spool),
+//! and answers one result per item, in order, each judged one with its `submission_id`. A
+//! malformed item fails alone and, never scored, is not a submission.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use serde_json::Value;
 use super::AppState;
 use super::error::{ApiError, ApiJson, ErrorBody};
 use crate::reward::{self, ItemError, Judgement, MathDetails, Policy, RewardItem, Task, TaskKind, Verdict};
+use crate::store::{self, Submission};
 
 /// Longest accepted `run_id`, so ids stay usable as labels and keys.
 const MAX_RUN_ID_LEN: usize = 256;
@@ -72,6 +75,9 @@ pub enum ItemResult {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JudgedItem {
     pub id: Option<String>,
+    /// The stored record of this result (`GET /v1/submissions/{id}`); a promise that it is
+    /// durable.
+    pub submission_id: String,
     #[schema(value_type = String, example = "math")]
     pub kind: TaskKind,
     pub reward: f64,
@@ -100,6 +106,7 @@ pub struct FailedItem {
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 422, description = "Body of the wrong shape, unknown policy or too many items", body = ErrorBody),
+        (status = 503, description = "Neither the database nor the spool could store the results", body = ErrorBody),
     )
 )]
 pub async fn rewards(
@@ -128,21 +135,30 @@ pub async fn rewards(
 
     let items = request.items;
     let metrics = state.metrics.clone();
+    let audit = AuditContext {
+        run_id: request.run_id.clone(),
+        policy_version: policy.version(),
+    };
     // Judging is CPU work; keep it off the async workers so health checks and other requests
     // stay responsive while a large batch is graded.
-    let results = tokio::task::spawn_blocking(move || {
-        items
+    let (results, submissions) = tokio::task::spawn_blocking(move || {
+        let mut submissions = Vec::with_capacity(items.len());
+        let results = items
             .into_iter()
             .enumerate()
             .map(|(index, raw)| {
-                let result = judge_raw(raw, &policy);
+                let result = judge_raw(raw, &policy, &audit, &mut submissions);
                 record(&metrics, &result);
                 prefix_field(result, index)
             })
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>();
+        (results, submissions)
     })
     .await
     .map_err(|error| ApiError::internal(&error))?;
+    // The ids in the response are a durability promise: answer only once the batch is
+    // committed or spooled.
+    state.recorder.record(submissions).await?;
 
     Ok(Json(RewardResponse {
         run_id: request.run_id,
@@ -151,17 +167,36 @@ pub async fn rewards(
     }))
 }
 
+/// What every submission of one request shares.
+struct AuditContext {
+    run_id: Option<String>,
+    policy_version: String,
+}
+
 /// Decodes one raw item and judges it; a panic inside a verifier becomes an `internal_error`
-/// on that item instead of taking the batch down.
-fn judge_raw(raw: Value, policy: &Arc<Policy>) -> ItemResult {
+/// on that item instead of taking the batch down. A judged item adds its record to
+/// `submissions`.
+fn judge_raw(
+    raw: Value,
+    policy: &Arc<Policy>,
+    audit: &AuditContext,
+    submissions: &mut Vec<Submission>,
+) -> ItemResult {
     let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
+    // The task as sent is part of the record: reverification parses it again.
+    let task = raw.get("task").cloned().unwrap_or(Value::Null);
     let item = match parse_item(raw) {
         Ok(item) => item,
         Err(error) => return ItemResult::Failed(FailedItem { id, error }),
     };
     let kind = item.task.kind();
     match std::panic::catch_unwind(AssertUnwindSafe(|| reward::judge(&item, policy))) {
-        Ok(Ok(judgement)) => ItemResult::Judged(judged(item.id, kind, judgement)),
+        Ok(Ok(judgement)) => {
+            let submission = submission(item, task, kind, &judgement, policy, audit);
+            let result = judged(submission.item_id.clone(), submission.submission_id.clone(), kind, judgement);
+            submissions.push(submission);
+            ItemResult::Judged(result)
+        }
         Ok(Err(error)) => ItemResult::Failed(FailedItem { id: item.id, error }),
         Err(_) => {
             tracing::error!(item = ?item.id, "verifier panicked");
@@ -177,9 +212,41 @@ fn judge_raw(raw: Value, policy: &Arc<Policy>) -> ItemResult {
     }
 }
 
-fn judged(id: Option<String>, kind: TaskKind, judgement: Judgement) -> JudgedItem {
+/// The audit record of a judged item.
+fn submission(
+    item: RewardItem,
+    task: Value,
+    kind: TaskKind,
+    judgement: &Judgement,
+    policy: &Policy,
+    audit: &AuditContext,
+) -> Submission {
+    Submission {
+        submission_id: store::new_id(),
+        run_id: audit.run_id.clone(),
+        item_id: item.id,
+        policy: policy.name.clone(),
+        policy_version: audit.policy_version.clone(),
+        kind: kind.as_str().to_owned(),
+        task,
+        prompt: item.prompt,
+        completion: item.completion,
+        extracted: judgement.extracted.clone(),
+        verdict: judgement.verdict.as_str().to_owned(),
+        format_ok: judgement.format_ok,
+        reward: judgement.reward,
+        components: serde_json::to_value(&judgement.components).unwrap_or(Value::Null),
+        details: serde_json::to_value(&judgement.details).unwrap_or(Value::Null),
+        elapsed_ms: judgement.elapsed_ms,
+        service_version: env!("CARGO_PKG_VERSION").to_owned(),
+        created_at: store::now_ms(),
+    }
+}
+
+fn judged(id: Option<String>, submission_id: String, kind: TaskKind, judgement: Judgement) -> JudgedItem {
     JudgedItem {
         id,
+        submission_id,
         kind,
         reward: judgement.reward,
         components: judgement.components,

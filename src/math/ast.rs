@@ -1,14 +1,11 @@
-//! The parsed form of an answer and its canonical rendering.
+//! The parsed form of an answer.
 //!
 //! The parser produces [`Expr`]; comparison never looks at the source text again, so
 //! everything the rules need (which literal was a decimal, which brackets enclosed a
-//! tuple) is kept here. `Display` renders the auditor-facing canonical form.
-
-use std::fmt;
+//! tuple) is kept here. The auditor-facing rendering lives in `render.rs`.
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{One, Signed};
 
 /// A numeric literal as written.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +119,22 @@ impl RelOp {
     }
 }
 
+/// Big operators over a bound index: `\sum_{k=a}^{b}` and `\prod_{k=a}^{b}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BigOp {
+    Sum,
+    Prod,
+}
+
+impl BigOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            BigOp::Sum => "sum",
+            BigOp::Prod => "product",
+        }
+    }
+}
+
 /// A parsed answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -165,6 +178,8 @@ pub enum Expr {
     Text(String),
     /// A negated or hedged answer (`\text{not } 12`): never equal to anything but itself.
     Not(Box<Expr>),
+    /// `\sum_{var=lo}^{hi} body` (or `\prod`); `var` is bound in `body` only.
+    Series(BigOp, String, Box<[Expr; 3]>),
 }
 
 impl Expr {
@@ -191,11 +206,24 @@ impl Expr {
                     out.push(name.clone());
                 }
             }
+            Expr::Series(_, var, parts) => {
+                let [lo, hi, body] = &**parts;
+                lo.collect_vars(out);
+                hi.collect_vars(out);
+                let mut inner = Vec::new();
+                body.collect_vars(&mut inner);
+                for v in inner {
+                    if v != *var && !out.contains(&v) {
+                        out.push(v);
+                    }
+                }
+            }
             other => other.for_each_child(|c| c.collect_vars(out)),
         }
     }
 
-    fn for_each_child(&self, mut f: impl FnMut(&Expr)) {
+    /// Calls `f` on each direct child.
+    pub fn for_each_child(&self, mut f: impl FnMut(&Expr)) {
         match self {
             Expr::Num(_)
             | Expr::Pi
@@ -230,121 +258,47 @@ impl Expr {
             | Expr::Rel(v, _)
             | Expr::Ratio(v) => v.iter().for_each(f),
             Expr::Matrix(rows) => rows.iter().flatten().for_each(f),
+            Expr::Series(_, _, parts) => parts.iter().for_each(f),
         }
     }
-}
 
-fn fmt_rational(q: &BigRational, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    if q.denom().is_one() {
-        write!(f, "{}", q.numer())
-    } else {
-        write!(f, "{}/{}", q.numer(), q.denom())
-    }
-}
-
-fn fmt_list(items: &[Expr], sep: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            f.write_str(sep)?;
-        }
-        write!(f, "{item}")?;
-    }
-    Ok(())
-}
-
-fn fmt_literal(lit: &Literal, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    match lit.decimals {
-        Some(k) if k > 0 && k < 64 => {
-            // Render the decimal as written (after separators were removed).
-            let scale = BigInt::from(10u32).pow(k);
-            let scaled = (&lit.value * BigRational::from_integer(scale)).to_integer();
-            let neg = scaled.is_negative();
-            let digits = scaled.abs().to_string();
-            let k = k as usize;
-            let padded = if digits.len() <= k {
-                format!("{}{}", "0".repeat(k + 1 - digits.len()), digits)
-            } else {
-                digits
-            };
-            let (int, frac) = padded.split_at(padded.len() - k);
-            write!(f, "{}{int}.{frac}", if neg { "-" } else { "" })
-        }
-        _ => fmt_rational(&lit.value, f),
-    }
-}
-
-impl fmt::Display for Expr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// The same node with `f` applied to each direct child.
+    pub fn map_children(&self, mut f: impl FnMut(&Expr) -> Expr) -> Expr {
         match self {
-            Expr::Num(lit) => fmt_literal(lit, f),
-            Expr::Pi => f.write_str("pi"),
-            Expr::E => f.write_str("E"),
-            Expr::I => f.write_str("I"),
-            Expr::Infinity => f.write_str("oo"),
-            Expr::Var(v) => f.write_str(v),
-            Expr::Neg(a) => write!(f, "-({a})"),
-            Expr::Add(v) => {
-                f.write_str("(")?;
-                fmt_list(v, " + ", f)?;
-                f.write_str(")")
+            Expr::Num(_)
+            | Expr::Pi
+            | Expr::E
+            | Expr::I
+            | Expr::Infinity
+            | Expr::Var(_)
+            | Expr::Reals
+            | Expr::Text(_) => self.clone(),
+            Expr::Neg(a) => Expr::Neg(Box::new(f(a))),
+            Expr::Func(func, a) => Expr::Func(*func, Box::new(f(a))),
+            Expr::Factorial(a) => Expr::Factorial(Box::new(f(a))),
+            Expr::Percent(a) => Expr::Percent(Box::new(f(a))),
+            Expr::Degrees(a) => Expr::Degrees(Box::new(f(a))),
+            Expr::Not(a) => Expr::Not(Box::new(f(a))),
+            Expr::Div(x, y) => Expr::Div(Box::new(f(x)), Box::new(f(y))),
+            Expr::Pow(x, y) => Expr::Pow(Box::new(f(x)), Box::new(f(y))),
+            Expr::Log(x, y) => Expr::Log(Box::new(f(x)), Box::new(f(y))),
+            Expr::Root(x, y) => Expr::Root(Box::new(f(x)), Box::new(f(y))),
+            Expr::Binom(x, y) => Expr::Binom(Box::new(f(x)), Box::new(f(y))),
+            Expr::PlusMinus(x, y) => Expr::PlusMinus(Box::new(f(x)), Box::new(f(y))),
+            Expr::Add(v) => Expr::Add(v.iter().map(&mut f).collect()),
+            Expr::Mul(v) => Expr::Mul(v.iter().map(&mut f).collect()),
+            Expr::Tuple(o, c, v) => Expr::Tuple(*o, *c, v.iter().map(&mut f).collect()),
+            Expr::Set(v) => Expr::Set(v.iter().map(&mut f).collect()),
+            Expr::List(v) => Expr::List(v.iter().map(&mut f).collect()),
+            Expr::Union(v) => Expr::Union(v.iter().map(&mut f).collect()),
+            Expr::Intersection(v) => Expr::Intersection(v.iter().map(&mut f).collect()),
+            Expr::Rel(v, ops) => Expr::Rel(v.iter().map(&mut f).collect(), ops.clone()),
+            Expr::Ratio(v) => Expr::Ratio(v.iter().map(&mut f).collect()),
+            Expr::Matrix(rows) => Expr::Matrix(rows.iter().map(|r| r.iter().map(&mut f).collect()).collect()),
+            Expr::Series(op, var, parts) => {
+                let [lo, hi, body] = &**parts;
+                Expr::Series(*op, var.clone(), Box::new([f(lo), f(hi), f(body)]))
             }
-            Expr::Mul(v) => fmt_list(v, "*", f),
-            Expr::Div(a, b) => write!(f, "({a})/({b})"),
-            Expr::Pow(a, b) => write!(f, "({a})^({b})"),
-            Expr::Func(func, a) => write!(f, "{}({a})", func.name()),
-            Expr::Log(b, a) => write!(f, "log({a}, {b})"),
-            Expr::Root(n, a) => write!(f, "root({a}, {n})"),
-            Expr::Factorial(a) => write!(f, "({a})!"),
-            Expr::Binom(a, b) => write!(f, "binomial({a}, {b})"),
-            Expr::Percent(a) => write!(f, "{a}%"),
-            Expr::Degrees(a) => write!(f, "{a}°"),
-            Expr::PlusMinus(a, b) => write!(f, "{a} ± {b}"),
-            Expr::Tuple(open, close, v) => {
-                f.write_str(match open {
-                    Bracket::Paren => "(",
-                    Bracket::Square => "[",
-                    Bracket::Angle => "<",
-                })?;
-                fmt_list(v, ", ", f)?;
-                f.write_str(match close {
-                    Bracket::Paren => ")",
-                    Bracket::Square => "]",
-                    Bracket::Angle => ">",
-                })
-            }
-            Expr::Set(v) => {
-                f.write_str("{")?;
-                fmt_list(v, ", ", f)?;
-                f.write_str("}")
-            }
-            Expr::List(v) => fmt_list(v, ", ", f),
-            Expr::Union(v) => fmt_list(v, " U ", f),
-            Expr::Intersection(v) => fmt_list(v, " n ", f),
-            Expr::Matrix(rows) => {
-                f.write_str("Matrix([")?;
-                for (i, row) in rows.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    f.write_str("[")?;
-                    fmt_list(row, ", ", f)?;
-                    f.write_str("]")?;
-                }
-                f.write_str("])")
-            }
-            Expr::Rel(items, ops) => {
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        write!(f, " {} ", ops[i - 1].symbol())?;
-                    }
-                    write!(f, "{item}")?;
-                }
-                Ok(())
-            }
-            Expr::Ratio(v) => fmt_list(v, ":", f),
-            Expr::Reals => f.write_str("(-oo, oo)"),
-            Expr::Text(t) => write!(f, "\"{t}\""),
-            Expr::Not(a) => write!(f, "not {a}"),
         }
     }
 }

@@ -14,7 +14,8 @@ use super::MathOptions;
 use super::ast::{Expr, Func, Literal, RelOp};
 use super::eval::{EvalError, Real, Value, eval};
 use super::limits::MAX_PLUS_MINUS;
-use super::sets;
+use super::render::commutative_key;
+use super::{bounds, matrices, sets};
 
 /// The outcome of one rule: equal or not, and which rule decided.
 pub type Verdict = (bool, &'static str);
@@ -157,6 +158,7 @@ fn unlabel(e: &Expr, other_is_equation: bool) -> Expr {
 
 fn normalize(e: &Expr, other_is_equation: bool) -> Expr {
     let e = unlabel(e, other_is_equation);
+    let e = matrices::fold(&e).unwrap_or(e);
     match e {
         Expr::List(items) | Expr::Set(items) if items.len() <= MAX_MATCH_ITEMS => {
             let mut out = Vec::with_capacity(items.len());
@@ -361,11 +363,29 @@ fn mentions_pi(e: &Expr) -> bool {
 
 fn constants(g: &Expr, p: &Expr) -> Verdict {
     match (eval(g, &[]), eval(p, &[])) {
-        (Ok(a), Ok(b)) => values_match(&a, decimal_of(g).as_ref(), &b, decimal_of(p).as_ref()),
-        (Err(EvalError::TooLarge), Err(EvalError::TooLarge)) => (g.to_string() == p.to_string(), "symbolic"),
-        (Err(_), Err(_)) => (g.to_string() == p.to_string(), "structural"),
+        (Ok(a), Ok(b)) => {
+            let (dg, dp) = (decimal_of(g), decimal_of(p));
+            let exact_rounding = match (&dg, &dp) {
+                (Some(d), None) => rounding_by_bounds(d, p, &b),
+                (None, Some(d)) => rounding_by_bounds(d, g, &a),
+                _ => None,
+            };
+            exact_rounding.unwrap_or_else(|| values_match(&a, dg.as_ref(), &b, dp.as_ref()))
+        }
+        (Err(EvalError::TooLarge), Err(EvalError::TooLarge)) => (same_key(g, p), "symbolic"),
+        (Err(_), Err(_)) => (same_key(g, p), "structural"),
         _ => (false, "numeric"),
     }
+}
+
+/// The decimal-rounding rule decided with exact rational bounds on an irrational value
+/// (`4.123105625617661` ≡ `\sqrt{17}` needs more than `f64`); `None` when the value is
+/// rational (decided exactly elsewhere) or outside what `bounds` can enclose.
+fn rounding_by_bounds(d: &Decimal, e: &Expr, v: &Value) -> Option<Verdict> {
+    if !v.is_real() || !matches!(v.re, Real::F(_)) || d.significant < 3 {
+        return None;
+    }
+    bounds::rounds_to(e, &d.value, d.places).map(|eq| (eq, "decimal_rounding"))
 }
 
 fn terminates(x: &BigRational) -> bool {
@@ -380,8 +400,18 @@ fn terminates(x: &BigRational) -> bool {
 }
 
 /// DESIGN §3: a decimal with ≥ 3 significant digits equals a non-terminating value iff it
-/// is that value correctly rounded at the digits shown.
-fn rounds_to(d: &Decimal, v: &Real) -> Option<bool> {
+/// is that value correctly rounded at the digits shown. Returns the verdict and its method.
+///
+/// Rational values are decided exactly, and so are irrational values that `bounds` can
+/// enclose (π, e, square roots and arithmetic on them; see `rounding_by_bounds`). Other
+/// irrational values (trig, logs) are only known as `f64`, with an evaluation error we bound
+/// by `slack` (a few ulps). When the distance to the decimal is
+/// within `slack` of the rounding boundary, `f64` cannot tell whether the decimal is
+/// correctly rounded; that happens for every decimal with more than ~15 significant digits
+/// (`3.14159265358979323846` against π). We then answer "not equal" under the method
+/// `decimal_rounding_unverified`: a reward must never be granted on a claim the
+/// verifier could not check, and a false "wrong" on a 20-digit decimal is the cheaper error.
+fn rounds_to(d: &Decimal, v: &Real) -> Option<(bool, &'static str)> {
     match v {
         Real::Q(x) if terminates(x) => None,
         Real::Q(x) => {
@@ -389,16 +419,25 @@ fn rounds_to(d: &Decimal, v: &Real) -> Option<bool> {
                 BigInt::from(1),
                 BigInt::from(2) * BigInt::from(10u32).pow(d.places),
             );
-            Some(d.significant >= 3 && (x - &d.value).abs() < half_ulp)
+            Some((
+                d.significant >= 3 && (x - &d.value).abs() < half_ulp,
+                "decimal_rounding",
+            ))
         }
         Real::F(f) => {
             let dv = d.value.to_f64()?;
             let half_ulp = 0.5 * 10f64.powi(-(d.places as i32));
-            // f64 carries ~16 significant digits; beyond that only the evaluation error is tested.
             let slack = f.abs().max(dv.abs()) * 4.0 * f64::EPSILON;
-            Some(d.significant >= 3 && (f - dv).abs() <= half_ulp + slack)
+            let dist = (f - dv).abs();
+            if d.significant < 3 || dist > half_ulp + slack {
+                Some((false, "decimal_rounding"))
+            } else if dist < half_ulp - slack {
+                Some((true, "decimal_rounding"))
+            } else {
+                Some((false, "decimal_rounding_unverified"))
+            }
         }
-        Real::Inf(_) => Some(false),
+        Real::Inf(_) => Some((false, "decimal_rounding")),
     }
 }
 
@@ -413,13 +452,13 @@ pub fn values_match(a: &Value, da: Option<&Decimal>, b: &Value, db: Option<&Deci
         // Exactly one side is a decimal literal: the rounding rule may apply.
         match (da, db) {
             (Some(d), None) => {
-                if let Some(eq) = rounds_to(d, y) {
-                    return (eq, "decimal_rounding");
+                if let Some(verdict) = rounds_to(d, y) {
+                    return verdict;
                 }
             }
             (None, Some(d)) => {
-                if let Some(eq) = rounds_to(d, x) {
-                    return (eq, "decimal_rounding");
+                if let Some(verdict) = rounds_to(d, x) {
+                    return verdict;
                 }
             }
             _ => {}
@@ -485,20 +524,49 @@ impl XorShift {
 const PROBE_POINTS: usize = 8;
 const PROBE_ATTEMPTS: usize = 24;
 
-fn env_for(vars: &[String], rng: &mut XorShift) -> Vec<(String, BigRational)> {
-    vars.iter().map(|v| (v.clone(), rng.sample())).collect()
+/// One probe point. Variables that bound a `\sum`/`\prod` (`n` in `\sum_{k=1}^{n} k`)
+/// get small positive integers, where the series is defined; all others get the usual
+/// non-integer samples.
+fn env_for(vars: &[String], int_vars: &[String], rng: &mut XorShift) -> Vec<(String, BigRational)> {
+    vars.iter()
+        .map(|v| {
+            let x = if int_vars.contains(v) {
+                BigRational::from_integer(BigInt::from(rng.next() % 12 + 1))
+            } else {
+                rng.sample()
+            };
+            (v.clone(), x)
+        })
+        .collect()
+}
+
+/// Free variables appearing in the bounds of a series in any of `exprs`.
+fn series_bound_vars(exprs: &[&Expr]) -> Vec<String> {
+    fn walk(e: &Expr, out: &mut Vec<String>) {
+        if let Expr::Series(_, _, parts) = e {
+            parts[0].collect_vars(out);
+            parts[1].collect_vars(out);
+        }
+        e.for_each_child(|c| walk(c, out));
+    }
+    let mut out = Vec::new();
+    for e in exprs {
+        walk(e, &mut out);
+    }
+    out
 }
 
 /// Free-variable expressions are equal only as functions: they must agree at every
 /// sampled point (negative and non-integer ones included) where either is defined.
 fn probe(g: &Expr, p: &Expr, vars: &[String]) -> Verdict {
     let mut rng = XorShift::new(0x9E37_79B9_7F4A_7C15);
+    let int_vars = series_bound_vars(&[g, p]);
     let mut agreed = 0;
     for _ in 0..PROBE_ATTEMPTS {
         if agreed >= PROBE_POINTS {
             break;
         }
-        let env = env_for(vars, &mut rng);
+        let env = env_for(vars, &int_vars, &mut rng);
         match (eval(g, &env), eval(p, &env)) {
             (Ok(a), Ok(b)) => {
                 if !probe_close(&a, &b) {
@@ -510,14 +578,20 @@ fn probe(g: &Expr, p: &Expr, vars: &[String]) -> Verdict {
             (Err(EvalError::Domain), Ok(_)) | (Ok(_), Err(EvalError::Domain)) => {
                 return (false, "numeric_probe");
             }
-            _ => return (g.to_string() == p.to_string(), "symbolic"),
+            _ => return (same_key(g, p), "symbolic"),
         }
     }
     if agreed >= 3 {
         (true, "numeric_probe")
     } else {
-        (g.to_string() == p.to_string(), "symbolic")
+        (same_key(g, p), "symbolic")
     }
+}
+
+/// Structural equality up to the order of terms and factors, for expressions that
+/// evaluation cannot decide.
+fn same_key(g: &Expr, p: &Expr) -> bool {
+    g == p || commutative_key(g) == commutative_key(p)
 }
 
 fn probe_close(a: &Value, b: &Value) -> bool {
@@ -544,6 +618,7 @@ fn equations_equal(a: &[Expr], ao: &[RelOp], b: &[Expr], bo: &[RelOp]) -> bool {
         return a == b;
     }
     let mut rng = XorShift::new(0xD1B5_4A32_D192_ED03);
+    let int_vars = series_bound_vars(&[&da, &db]);
     let mut ratio: Option<Value> = None;
     let mut informative = 0;
     let mut zeros = 0;
@@ -551,7 +626,7 @@ fn equations_equal(a: &[Expr], ao: &[RelOp], b: &[Expr], bo: &[RelOp]) -> bool {
         if informative >= PROBE_POINTS {
             break;
         }
-        let env = env_for(&vars, &mut rng);
+        let env = env_for(&vars, &int_vars, &mut rng);
         let (x, y) = match (eval(&da, &env), eval(&db, &env)) {
             (Ok(x), Ok(y)) => (x, y),
             (Err(EvalError::Domain), Err(EvalError::Domain)) => continue,
@@ -577,7 +652,9 @@ fn equations_equal(a: &[Expr], ao: &[RelOp], b: &[Expr], bo: &[RelOp]) -> bool {
         }
         informative += 1;
     }
-    informative >= 2 || (informative == 0 && zeros >= 3)
+    informative >= 2
+        || (informative == 0 && zeros >= 3)
+        || (informative == 0 && zeros == 0 && same_key(&da, &db))
 }
 
 fn div_values(x: &Value, y: &Value) -> Result<Value, EvalError> {

@@ -7,6 +7,7 @@
 //! tolerance or the decimal-rounding rule. Results beyond [`MAX_EXACT_BITS`] become `f64`
 //! or `TooLarge`, never a huge allocation.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 use num_bigint::BigInt;
@@ -14,8 +15,8 @@ use num_integer::Integer;
 use num_rational::BigRational;
 use num_traits::{FromPrimitive, One, Signed, ToPrimitive, Zero};
 
-use super::ast::{Expr, Func};
-use super::limits::{MAX_EXACT_BITS, MAX_FACTORIAL};
+use super::ast::{BigOp, Expr, Func};
+use super::limits::{MAX_EXACT_BITS, MAX_FACTORIAL, MAX_SERIES_TERMS};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Real {
@@ -253,19 +254,21 @@ impl Value {
 pub type Env<'a> = &'a [(String, BigRational)];
 
 pub fn eval(e: &Expr, env: Env<'_>) -> R<Value> {
-    eval_depth(e, env, 0)
+    // Series terms share one budget, so nested sums cannot multiply their term counts.
+    let fuel = Cell::new(MAX_SERIES_TERMS);
+    eval_depth(e, env, 0, &fuel)
 }
 
 fn f64_value(f: f64) -> R<Value> {
     Ok(Value::real(Real::float(f)?))
 }
 
-fn eval_depth(e: &Expr, env: Env<'_>, depth: u32) -> R<Value> {
+fn eval_depth(e: &Expr, env: Env<'_>, depth: u32, fuel: &Cell<u64>) -> R<Value> {
     // The parser already bounds depth; this guards expressions built by comparison code.
     if depth > 400 {
         return Err(EvalError::TooLarge);
     }
-    let ev = |x: &Expr| eval_depth(x, env, depth + 1);
+    let ev = |x: &Expr| eval_depth(x, env, depth + 1, fuel);
     match e {
         Expr::Num(l) => Ok(Value::rational(l.value.clone())),
         Expr::Pi => f64_value(std::f64::consts::PI),
@@ -330,6 +333,44 @@ fn eval_depth(e: &Expr, env: Env<'_>, depth: u32) -> R<Value> {
         Expr::Percent(a) => ev(a)?.div(&Value::rational(q(100))),
         // The degree mark is dropped (DESIGN §3); trig arguments are handled above.
         Expr::Degrees(a) => ev(a),
+        Expr::Series(op, var, parts) => {
+            let [lo, hi, body] = &**parts;
+            let bound = |x: &Expr| -> R<BigInt> {
+                match ev(x)?.real_part()? {
+                    Real::Q(v) => int_of(v).ok_or(EvalError::Domain),
+                    _ => Err(EvalError::Domain),
+                }
+            };
+            let (lo, hi) = (bound(lo)?, bound(hi)?);
+            let mut acc = Value::rational(q(match op {
+                BigOp::Sum => 0,
+                BigOp::Prod => 1,
+            }));
+            if hi < lo {
+                return Ok(acc);
+            }
+            let count = (&hi - &lo + 1u32).to_u64().unwrap_or(u64::MAX);
+            if count > fuel.get() {
+                return Err(EvalError::TooLarge);
+            }
+            fuel.set(fuel.get() - count);
+            let mut inner: Vec<(String, BigRational)> =
+                env.iter().filter(|(n, _)| n != var).cloned().collect();
+            inner.push((var.clone(), BigRational::zero()));
+            let mut k = lo;
+            while k <= hi {
+                if let Some(last) = inner.last_mut() {
+                    last.1 = BigRational::from_integer(k.clone());
+                }
+                let term = eval_depth(body, &inner, depth + 1, fuel)?;
+                acc = match op {
+                    BigOp::Sum => acc.add(&term)?,
+                    BigOp::Prod => acc.mul(&term)?,
+                };
+                k += 1u32;
+            }
+            Ok(acc)
+        }
         _ => Err(EvalError::NotScalar),
     }
 }

@@ -49,13 +49,13 @@ struct Found<'a> {
     content: &'a str,
 }
 
-/// Scan for top-level `\boxed`/`\fbox`. Returns the boxes and whether an unclosed box
-/// follows the last closed one.
-fn scan_boxes(s: &str) -> (Vec<Found<'_>>, bool) {
+/// Scan for top-level `\boxed`/`\fbox`. Returns the boxes and, when an unclosed box
+/// follows the last closed one, the byte offset where its content starts.
+fn scan_boxes(s: &str) -> (Vec<Found<'_>>, Option<usize>) {
     let bytes = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    let mut unclosed_tail = false;
+    let mut unclosed_tail = None;
     while let Some(off) = s[i..].find('\\') {
         let start = i + off;
         let rest = &s[start + 1..];
@@ -103,11 +103,11 @@ fn scan_boxes(s: &str) -> (Vec<Found<'_>>, bool) {
                             end: k + 1,
                             content: &s[j + 1..k],
                         });
-                        unclosed_tail = false;
+                        unclosed_tail = None;
                         i = k + 1;
                     }
                     None => {
-                        unclosed_tail = true;
+                        unclosed_tail = Some(j + 1);
                         break;
                     }
                 }
@@ -125,12 +125,12 @@ fn scan_boxes(s: &str) -> (Vec<Found<'_>>, bool) {
                         end: k,
                         content,
                     });
-                    unclosed_tail = false;
+                    unclosed_tail = None;
                 }
                 i = k.max(j + 1);
             }
             _ => {
-                unclosed_tail = true;
+                unclosed_tail = Some(j);
                 i = j.max(start + 1);
             }
         }
@@ -182,7 +182,7 @@ fn join_tail(s: &str, spans: &[(usize, usize, &str)]) -> String {
 pub fn extract_answer(answer_part: &str, opts: &MathOptions) -> Option<Extraction> {
     let text = truncate(answer_part, MAX_COMPLETION_BYTES);
     let (boxes, unclosed_tail) = scan_boxes(text);
-    if !boxes.is_empty() && !unclosed_tail {
+    if !boxes.is_empty() && unclosed_tail.is_none() {
         let spans: Vec<(usize, usize, &str)> = boxes.iter().map(|b| (b.start, b.end, b.content)).collect();
         let answer = join_tail(text, &spans);
         let all_boxed = boxes.iter().map(|b| b.content.to_string()).collect();
@@ -382,6 +382,19 @@ pub fn answer_text(s: &str) -> String {
         return segs[0].2.trim().to_string();
     }
     join_tail(s, &segs)
+}
+
+/// The text after the last `\boxed{` when that box is never closed (`\boxed{x = 3`), for
+/// reading a *gold* answer that would otherwise be unparsable. Predictions never get this
+/// leniency: an unclosed box in a completion is `no_answer` (DESIGN §3).
+pub fn unclosed_box_content(s: &str) -> Option<String> {
+    if !(s.contains("\\boxed") || s.contains("\\fbox")) {
+        return None;
+    }
+    let (_, unclosed) = scan_boxes(s);
+    let content = s[unclosed?..].trim();
+    let content = content.trim_end_matches(['$', ' ', '.']).trim();
+    (!content.is_empty()).then(|| strip_delims(content))
 }
 
 /// A box written around delimiters (`\boxed{$x<3$}`).

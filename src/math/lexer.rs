@@ -1,17 +1,18 @@
-//! LaTeX / plain-math tokenizer.
-//!
-//! Owns everything that is decided character by character: numbers (thousands separators,
-//! decimals, scientific notation, `\frac12`'s single-digit arguments), command names,
-//! `\text{…}` words and units, and the spacing commands that only matter for digit
-//! grouping. It is iterative, so input shape cannot exhaust the stack.
+//! LaTeX / plain-math tokenizer: the token type and the character-by-character scan
+//! (operators, letters, Unicode symbols, commands and their brace arguments, `\text{…}`
+//! words). Number lexing lives in `numbers.rs`, the command and word tables in
+//! `commands.rs`. It is iterative, so input shape cannot exhaust the stack.
 
-use num_bigint::BigInt;
-use num_rational::BigRational;
-use num_traits::{One, Zero};
+mod commands;
+mod numbers;
 
 use super::ParseError;
-use super::ast::{Func, Literal, RelOp};
-use super::limits::{MAX_DIGITS, MAX_TOKENS};
+use super::ast::{BigOp, Func, Literal, RelOp};
+use super::limits::MAX_TOKENS;
+use commands::{
+    NOT_WORDS, PERCENT_WORDS, command_token, is_space_command, is_text_command, is_transparent, is_unit_word,
+    word_token,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
@@ -65,6 +66,8 @@ pub enum Tok {
     Sqrt,
     Func(Func),
     Log,
+    /// `\sum` or `\prod`.
+    BigOp(BigOp),
     Begin,
     End,
     Ellipsis,
@@ -76,177 +79,6 @@ pub type Spanned = (Tok, usize);
 
 fn err(message: String) -> ParseError {
     ParseError { message }
-}
-
-/// Words that mean "percent" when written after a number.
-const PERCENT_WORDS: &[&str] = &["percent", "pct", "percentage"];
-/// Words that hedge or negate an answer.
-const NOT_WORDS: &[&str] = &["not", "no", "except", "neither", "nor"];
-/// Plain-letter runs read as units (dropped) rather than products of variables.
-const UNIT_WORDS: &[&str] = &[
-    "cm", "mm", "km", "m", "kg", "mg", "g", "lb", "lbs", "oz", "ft", "feet", "foot", "inch", "inches", "in",
-    "yd", "yards", "mi", "mile", "miles", "meter", "meters", "metres", "hours", "hour", "hr", "hrs", "min",
-    "mins", "minutes", "minute", "sec", "secs", "seconds", "second", "days", "day", "weeks", "years", "year",
-    "units", "unit", "sq", "square", "cubic", "dollars", "dollar", "cents", "cent", "degrees", "degree",
-    "deg", "rad", "radians", "liters", "litres", "ml", "mph", "kmh", "people", "students", "ways", "times",
-    "points", "yuan", "euros", "euro",
-];
-
-fn is_unit_word(w: &str) -> bool {
-    w.len() >= 2 && UNIT_WORDS.contains(&w)
-}
-
-/// Classify a word from `\text{…}` or a plain letter run.
-fn word_token(word: &str) -> Tok {
-    let lower = word.to_ascii_lowercase();
-    if lower == "and" || lower == "or" {
-        Tok::Comma
-    } else if PERCENT_WORDS.contains(&lower.as_str()) {
-        Tok::Percent
-    } else if NOT_WORDS.contains(&lower.as_str()) {
-        Tok::Not
-    } else {
-        Tok::Word(lower)
-    }
-}
-
-fn command_token(name: &str) -> Option<Tok> {
-    use Tok as T;
-    let t = match name {
-        "frac" | "dfrac" | "tfrac" | "cfrac" => T::Frac,
-        "binom" | "dbinom" | "tbinom" | "choose" => T::Binom,
-        "sqrt" => T::Sqrt,
-        "cdot" | "times" | "ast" | "cross" => T::Times,
-        "div" => T::Slash,
-        "pm" => T::PlusMinus,
-        "mp" => T::MinusPlus,
-        "le" | "leq" | "leqslant" | "leqq" => T::Rel(RelOp::Le),
-        "ge" | "geq" | "geqslant" | "geqq" => T::Rel(RelOp::Ge),
-        "lt" => T::Rel(RelOp::Lt),
-        "gt" => T::Rel(RelOp::Gt),
-        "ne" | "neq" => T::Rel(RelOp::Ne),
-        "in" => T::Rel(RelOp::In),
-        "approx" | "simeq" | "sim" | "doteq" => T::Approx,
-        "cup" | "bigcup" => T::Cup,
-        "cap" | "bigcap" => T::Cap,
-        "setminus" | "backslash" => T::Setminus,
-        "infty" | "infin" => T::Infty,
-        "pi" => T::Pi,
-        "circ" => T::Circ,
-        "degree" => T::Degree,
-        "langle" => T::LAngle,
-        "rangle" => T::RAngle,
-        "lfloor" => T::LFloor,
-        "rfloor" => T::RFloor,
-        "lceil" => T::LCeil,
-        "rceil" => T::RCeil,
-        "vert" | "lvert" | "rvert" | "mid" => T::Pipe,
-        "ldots" | "cdots" | "dots" | "dotsc" | "dotsb" | "vdots" => T::Ellipsis,
-        "log" | "lg" => T::Log,
-        "ln" => T::Func(Func::Ln),
-        "exp" => T::Func(Func::Exp),
-        "sin" => T::Func(Func::Sin),
-        "cos" => T::Func(Func::Cos),
-        "tan" | "tg" => T::Func(Func::Tan),
-        "sec" => T::Func(Func::Sec),
-        "csc" | "cosec" => T::Func(Func::Csc),
-        "cot" | "ctg" => T::Func(Func::Cot),
-        "arcsin" => T::Func(Func::Asin),
-        "arccos" => T::Func(Func::Acos),
-        "arctan" => T::Func(Func::Atan),
-        "sinh" => T::Func(Func::Sinh),
-        "cosh" => T::Func(Func::Cosh),
-        "tanh" => T::Func(Func::Tanh),
-        "neg" | "lnot" => T::Not,
-        "colon" => T::Colon,
-        "Rightarrow" | "implies" | "to" | "rightarrow" | "Longrightarrow" => T::Comma,
-        "alpha" | "beta" | "gamma" | "delta" | "epsilon" | "varepsilon" | "zeta" | "eta" | "theta"
-        | "vartheta" | "iota" | "kappa" | "lambda" | "mu" | "nu" | "xi" | "rho" | "sigma" | "tau"
-        | "upsilon" | "phi" | "varphi" | "chi" | "psi" | "omega" | "Gamma" | "Delta" | "Theta" | "Lambda"
-        | "Xi" | "Sigma" | "Phi" | "Psi" | "Omega" | "ell" => T::Var(name.to_string()),
-        _ => return None,
-    };
-    Some(t)
-}
-
-/// Commands that only change presentation; their argument (if any) is read as maths.
-fn is_transparent(name: &str) -> bool {
-    matches!(
-        name,
-        "mathrm"
-            | "mathbf"
-            | "mathit"
-            | "mathsf"
-            | "mathtt"
-            | "mathcal"
-            | "boldsymbol"
-            | "bm"
-            | "displaystyle"
-            | "textstyle"
-            | "scriptstyle"
-            | "limits"
-            | "nolimits"
-            | "overline"
-            | "underline"
-            | "vec"
-            | "hat"
-            | "bar"
-            | "widehat"
-            | "tilde"
-            | "overrightarrow"
-            | "mathring"
-            | "boxed"
-            | "fbox"
-            | "left"
-            | "right"
-            | "bigl"
-            | "bigr"
-            | "Bigl"
-            | "Bigr"
-            | "big"
-            | "Big"
-            | "bigg"
-            | "Bigg"
-            | "biggl"
-            | "biggr"
-            | "middle"
-            | "phantom"
-    )
-}
-
-fn is_text_command(name: &str) -> bool {
-    matches!(
-        name,
-        "text"
-            | "textbf"
-            | "textit"
-            | "textrm"
-            | "textnormal"
-            | "mbox"
-            | "textsf"
-            | "texttt"
-            | "emph"
-            | "hbox"
-            | "operatorname"
-    )
-}
-
-fn is_space_command(name: &str) -> bool {
-    matches!(
-        name,
-        "quad"
-            | "qquad"
-            | "enspace"
-            | "thinspace"
-            | "medspace"
-            | "thickspace"
-            | "hfill"
-            | "nobreak"
-            | "allowbreak"
-            | "relax"
-            | "nonumber"
-            | "notag"
-    )
 }
 
 /// Tokenize `src`. `depth` bounds re-lexing of `\text{…}` contents.
@@ -414,10 +246,18 @@ impl Lexer<'_> {
         self.push(t, start)
     }
 
+    /// A run of ASCII letters. A lower-case letter followed by an upper-case one splits
+    /// the run (`1orW(x)` is `1 or W(x)`): words are lower-case, so a capital starts a new
+    /// piece, and all-variable runs lex the same either way.
     fn letters(&mut self) -> Result<(), ParseError> {
         let start = self.pos;
         while self.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
             self.pos += 1;
+            let split = self.peek().is_some_and(|c| c.is_ascii_uppercase())
+                && self.bytes[self.pos - 1].is_ascii_lowercase();
+            if split {
+                break;
+            }
         }
         let run = &self.src[start..self.pos];
         let lower = run.to_ascii_lowercase();
@@ -451,167 +291,6 @@ impl Lexer<'_> {
             self.push(Tok::Var(ch.to_string()), start + i)?;
         }
         Ok(())
-    }
-
-    /// Consume a thousands separator followed by exactly three digits, if present.
-    /// Returns the byte length of the separator (digits excluded).
-    fn thousands_sep(&self, at: usize) -> Option<usize> {
-        let mut i = at;
-        let mut saw_comma = false;
-        let mut saw_any = false;
-        let mut last_plain_comma = false;
-        for _ in 0..4 {
-            let rest = &self.bytes[i.min(self.bytes.len())..];
-            let (len, comma) = if rest.starts_with(b"{,}") {
-                (3, true)
-            } else if rest.starts_with(b"{, }") {
-                (4, true)
-            } else if rest.starts_with(b",") {
-                (1, true)
-            } else if rest.starts_with(b"\\,")
-                || rest.starts_with(b"\\!")
-                || rest.starts_with(b"\\ ")
-                || rest.starts_with(b"\\;")
-                || rest.starts_with(b"\\:")
-            {
-                (2, false)
-            } else if rest.starts_with(b" ") || rest.starts_with(b"~") {
-                // ", " is a list separator, never a thousands one (`32, 349`).
-                if last_plain_comma {
-                    return None;
-                }
-                (1, false)
-            } else {
-                break;
-            };
-            last_plain_comma = rest.starts_with(b",");
-            if comma && saw_comma {
-                return None;
-            }
-            saw_comma |= comma;
-            saw_any = true;
-            i += len;
-        }
-        if !saw_any {
-            return None;
-        }
-        // A plain comma inside brackets separates items: `(1,234)` is a pair.
-        let sep = &self.bytes[at..i];
-        if sep == b"," && self.bracket_depth > 0 {
-            return None;
-        }
-        let digits = self.bytes[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if digits != 3 {
-            return None;
-        }
-        // `1,000.5` is fine but `1,0005` is not a grouping; neither is `1 000x`.
-        Some(i - at)
-    }
-
-    fn number(&mut self) -> Result<(), ParseError> {
-        let start = self.pos;
-        if self.single_digits > 0 && self.peek().is_some_and(|c| c.is_ascii_digit()) {
-            self.single_digits -= 1;
-            let d = BigInt::from(self.bytes[self.pos] - b'0');
-            self.pos += 1;
-            let keep = self.single_digits;
-            self.push(
-                Tok::Num(Literal {
-                    value: BigRational::from_integer(d),
-                    decimals: None,
-                    significant: 1,
-                }),
-                start,
-            )?;
-            self.single_digits = keep;
-            return Ok(());
-        }
-        let mut int_digits = String::new();
-        while let Some(c) = self.peek().filter(|c| c.is_ascii_digit()) {
-            int_digits.push(c as char);
-            self.pos += 1;
-        }
-        // Thousands grouping: the first group has 1-3 digits and no leading zero.
-        if (1..=3).contains(&int_digits.len()) && !int_digits.starts_with('0') {
-            while let Some(sep) = self.thousands_sep(self.pos) {
-                self.pos += sep;
-                for _ in 0..3 {
-                    int_digits.push(self.bytes[self.pos] as char);
-                    self.pos += 1;
-                }
-                if int_digits.len() > MAX_DIGITS {
-                    break;
-                }
-            }
-        }
-        let mut frac_digits = String::new();
-        let mut is_decimal = false;
-        if self.peek() == Some(b'.') && self.at(self.pos + 1).is_some_and(|c| c.is_ascii_digit()) {
-            is_decimal = true;
-            self.pos += 1;
-            while let Some(c) = self.peek().filter(|c| c.is_ascii_digit()) {
-                frac_digits.push(c as char);
-                self.pos += 1;
-                if frac_digits.len() > MAX_DIGITS {
-                    break;
-                }
-            }
-        }
-        if int_digits.len() + frac_digits.len() > MAX_DIGITS {
-            return Err(err(format!(
-                "number with more than {MAX_DIGITS} digits at byte {start}"
-            )));
-        }
-        // Scientific notation: `1.5e6`, `2E-3` (only directly after the digits).
-        let mut exp10: i64 = 0;
-        if matches!(self.peek(), Some(b'e' | b'E')) {
-            let mut j = self.pos + 1;
-            let neg = match self.at(j) {
-                Some(b'-') => {
-                    j += 1;
-                    true
-                }
-                Some(b'+') => {
-                    j += 1;
-                    false
-                }
-                _ => false,
-            };
-            let digits_start = j;
-            while self.at(j).is_some_and(|c| c.is_ascii_digit()) {
-                j += 1;
-            }
-            let after_is_letter = self.at(j).is_some_and(|c| c.is_ascii_alphabetic());
-            if j > digits_start && j - digits_start <= 4 && !after_is_letter {
-                let v: i64 = self.src[digits_start..j].parse().unwrap_or(0);
-                exp10 = if neg { -v } else { v };
-                self.pos = j;
-                is_decimal = false;
-            }
-        }
-        let all: String = format!("{int_digits}{frac_digits}");
-        let mantissa: BigInt = if all.is_empty() {
-            BigInt::zero()
-        } else {
-            all.parse().unwrap_or_default()
-        };
-        let significant = all.trim_start_matches('0').len().max(1) as u32;
-        let mut value = BigRational::new(mantissa, BigInt::from(10u32).pow(frac_digits.len() as u32));
-        if exp10 != 0 {
-            let p = BigRational::from_integer(BigInt::from(10u32).pow(exp10.unsigned_abs() as u32));
-            value = if exp10 > 0 { value * p } else { value / p };
-        }
-        let decimals = (is_decimal && exp10 == 0).then_some(frac_digits.len() as u32);
-        let lit = Literal {
-            value,
-            decimals,
-            significant,
-        };
-        if lit.value.denom().is_one() || decimals.is_some() || exp10 != 0 {
-            self.push(Tok::Num(lit), start)
-        } else {
-            Err(err(format!("malformed number at byte {start}")))
-        }
     }
 
     /// Read a `{…}` group starting at `self.pos` (which must be `{`), returning its inner

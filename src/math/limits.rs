@@ -21,3 +21,5 @@ pub const MAX_EXACT_BITS: u64 = 40_000;
 pub const MAX_FACTORIAL: u64 = 3_000;
 /// How many `±` may be expanded in one answer (2^n values).
 pub const MAX_PLUS_MINUS: usize = 6;
+/// Terms evaluated across all `\sum`/`\prod` in one evaluation (nested ones share it).
+pub const MAX_SERIES_TERMS: u64 = 10_000;

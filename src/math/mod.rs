@@ -8,12 +8,15 @@
 use serde::Serialize;
 
 mod ast;
+mod bounds;
 mod compare;
 mod eval;
 mod extract;
 mod lexer;
 mod limits;
+mod matrices;
 mod parser;
+mod render;
 mod sets;
 #[cfg(test)]
 mod tests;
@@ -96,7 +99,7 @@ pub fn extract_answer(answer_part: &str, opts: &MathOptions) -> Option<Extractio
 /// Compare a gold answer with a predicted one under DESIGN §3. Either side may be bare
 /// LaTeX, `$…$`/`\(…\)`/`\[…\]`-delimited, or boxed.
 pub fn verify(gold: &str, prediction: &str, opts: &MathOptions) -> Result<Equivalence, VerifyError> {
-    let g_text = side_text(gold).map_err(|error| VerifyError {
+    let mut g_text = side_text(gold).map_err(|error| VerifyError {
         side: Side::Gold,
         error,
     })?;
@@ -104,7 +107,16 @@ pub fn verify(gold: &str, prediction: &str, opts: &MathOptions) -> Result<Equiva
         side: Side::Prediction,
         error,
     })?;
-    let g = parser::parse(&g_text);
+    let mut g = parser::parse(&g_text);
+    // A gold whose box is never closed (a dataset typo) is read as the text after
+    // `\boxed{`; the same typo in a prediction stays `no_answer`.
+    if g.is_err()
+        && let Some(text) = extract::unclosed_box_content(gold)
+        && let Ok(parsed) = parser::parse(&text)
+    {
+        g = Ok(parsed);
+        g_text = text;
+    }
     let p = parser::parse(&p_text);
     let (g, p) = match (g, p) {
         (Ok(g), Ok(p)) => (g, p),
@@ -134,8 +146,8 @@ pub fn verify(gold: &str, prediction: &str, opts: &MathOptions) -> Result<Equiva
     Ok(Equivalence {
         equal,
         method,
-        gold: g.to_string(),
-        predicted: p.to_string(),
+        gold: render::render(&g),
+        predicted: render::render(&p),
     })
 }
 

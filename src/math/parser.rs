@@ -4,14 +4,14 @@
 //! `\in` …) → set operators (`\cup` `\cap`) → ratio (`:`) → sum (`+` `-` `\pm`) →
 //! product (`\cdot`, `/`, implicit) → unary sign → power/postfix → atom. Every recursive
 //! step goes through [`Parser::enter`], so nesting past [`MAX_DEPTH`] is a `ParseError`,
-//! never a stack overflow.
+//! never a stack overflow. This file owns the precedence levels; atoms are parsed in
+//! `atoms.rs`, the top level, matrices and big operators in `structures.rs`.
 
-use num_bigint::BigInt;
-use num_rational::BigRational;
-use num_traits::{One, Signed, ToPrimitive, Zero};
+mod atoms;
+mod structures;
 
 use super::ParseError;
-use super::ast::{Bracket, Expr, Func, Literal, RelOp};
+use super::ast::{Expr, RelOp};
 use super::lexer::{Spanned, Tok, lex};
 use super::limits::{MAX_DEPTH, MAX_ITEMS};
 
@@ -30,11 +30,11 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
         depth: 0,
         abs_depth: 0,
     };
-    let items = p.list(&[])?;
+    let answer = p.top_level()?;
     if let Some((t, at)) = p.toks.get(p.pos) {
         return Err(err(format!("unexpected {t:?} at byte {at}")));
     }
-    Ok(list_or_single(items))
+    Ok(answer)
 }
 
 fn err(message: String) -> ParseError {
@@ -149,12 +149,21 @@ impl Parser {
         self.depth -= 1;
     }
 
+    /// Is the next token an item separator? `;` is one unless it is a closer.
+    fn at_separator(&self, closers: &[Tok]) -> bool {
+        match self.peek() {
+            Some(Tok::Comma) => true,
+            Some(t @ Tok::Semicolon) => !closers.contains(t),
+            _ => false,
+        }
+    }
+
     /// Items separated by `,`/`;` until one of `closers` (not consumed) or the end.
     fn list(&mut self, closers: &[Tok]) -> Result<Vec<Expr>, ParseError> {
         self.enter()?;
         let mut items = Vec::new();
         loop {
-            while matches!(self.peek(), Some(Tok::Comma | Tok::Semicolon)) {
+            while self.at_separator(closers) {
                 self.pos += 1;
             }
             match self.peek() {
@@ -166,9 +175,8 @@ impl Parser {
                 return Err(err(format!("more than {MAX_ITEMS} items")));
             }
             items.push(self.relation()?);
-            match self.peek() {
-                Some(Tok::Comma | Tok::Semicolon) => {}
-                _ => break,
+            if !self.at_separator(closers) {
+                break;
             }
         }
         self.leave();
@@ -303,6 +311,7 @@ impl Parser {
             | Tok::Log
             | Tok::LFloor
             | Tok::LCeil
+            | Tok::BigOp(_)
             | Tok::Begin => true,
             Tok::Pipe => self.abs_depth == 0,
             _ => false,
@@ -476,296 +485,5 @@ impl Parser {
             self.leave();
             a
         }
-    }
-
-    fn atom(&mut self) -> Result<Expr, ParseError> {
-        self.enter()?;
-        let at = self.byte();
-        let Some((tok, _)) = self.toks.get(self.pos).cloned() else {
-            return Err(err("unexpected end of answer".to_string()));
-        };
-        self.pos += 1;
-        let e = match tok {
-            Tok::Num(lit) => self.number(lit)?,
-            Tok::Var(name) => self.variable(name)?,
-            Tok::Pi => Expr::Pi,
-            Tok::Infty => Expr::Infinity,
-            Tok::Reals => Expr::Reals,
-            Tok::LParen | Tok::LBrack => {
-                let open = if tok == Tok::LParen {
-                    Bracket::Paren
-                } else {
-                    Bracket::Square
-                };
-                let items = self.list(&[Tok::RParen, Tok::RBrack])?;
-                let close = match self.peek() {
-                    Some(Tok::RParen) => Bracket::Paren,
-                    Some(Tok::RBrack) => Bracket::Square,
-                    _ => return Err(err(format!("unclosed bracket at byte {at}"))),
-                };
-                self.pos += 1;
-                if items.len() == 1 && open == close {
-                    items.into_iter().next().unwrap_or_else(|| Expr::int(0))
-                } else if items.is_empty() {
-                    return Err(err(format!("empty brackets at byte {at}")));
-                } else {
-                    Expr::Tuple(open, close, items)
-                }
-            }
-            Tok::LAngle => {
-                let items = self.list(&[Tok::RAngle])?;
-                self.expect(&Tok::RAngle)?;
-                Expr::Tuple(Bracket::Angle, Bracket::Angle, items)
-            }
-            Tok::LBrace => {
-                let items = self.list(&[Tok::RBrace])?;
-                self.expect(&Tok::RBrace)?;
-                if items.is_empty() {
-                    return Err(err(format!("empty group at byte {at}")));
-                }
-                list_or_single(items)
-            }
-            Tok::LSet => {
-                let items = self.list(&[Tok::RSet])?;
-                self.expect(&Tok::RSet)?;
-                Expr::Set(items)
-            }
-            Tok::Pipe => {
-                self.abs_depth += 1;
-                let inner = self.sum();
-                self.abs_depth -= 1;
-                let inner = inner?;
-                self.expect(&Tok::Pipe)?;
-                Expr::Func(Func::Abs, Box::new(inner))
-            }
-            Tok::LFloor => {
-                let inner = self.sum()?;
-                self.expect(&Tok::RFloor)?;
-                Expr::Func(Func::Floor, Box::new(inner))
-            }
-            Tok::LCeil => {
-                let inner = self.sum()?;
-                self.expect(&Tok::RCeil)?;
-                Expr::Func(Func::Ceil, Box::new(inner))
-            }
-            Tok::Frac => {
-                let n = self.arg()?;
-                let d = self.arg()?;
-                Expr::Div(Box::new(n), Box::new(d))
-            }
-            Tok::Binom => {
-                let n = self.arg()?;
-                let k = self.arg()?;
-                Expr::Binom(Box::new(n), Box::new(k))
-            }
-            Tok::Sqrt => {
-                if self.eat(&Tok::LBrack) {
-                    let idx = self.sum()?;
-                    self.expect(&Tok::RBrack)?;
-                    let x = self.arg()?;
-                    Expr::Root(Box::new(idx), Box::new(x))
-                } else {
-                    Expr::Func(Func::Sqrt, Box::new(self.arg()?))
-                }
-            }
-            Tok::Func(f) => self.function(f)?,
-            Tok::Log => {
-                let base = if self.eat(&Tok::Underscore) {
-                    self.arg()?
-                } else {
-                    Expr::int(10)
-                };
-                let (pow, arg) = self.function_arg()?;
-                let e = Expr::Log(Box::new(base), Box::new(arg));
-                match pow {
-                    Some(p) => Expr::Pow(Box::new(e), Box::new(p)),
-                    None => e,
-                }
-            }
-            Tok::Begin => self.matrix()?,
-            Tok::Ellipsis => {
-                return Err(err(format!(
-                    "ellipsis at byte {at}: an open-ended pattern is not a value"
-                )));
-            }
-            other => return Err(err(format!("unexpected {other:?} at byte {at}"))),
-        };
-        self.leave();
-        Ok(e)
-    }
-
-    fn number(&mut self, lit: Literal) -> Result<Expr, ParseError> {
-        // A base subscript: `204_5`.
-        if lit.decimals.is_none() && lit.value.is_integer() && self.peek() == Some(&Tok::Underscore) {
-            self.pos += 1;
-            let base = self.arg()?;
-            let Expr::Num(b) = base else {
-                return Err(err("non-numeric base subscript".to_string()));
-            };
-            let b = b.value.to_integer().to_u32().filter(|b| (2..=36).contains(b));
-            let Some(b) = b else {
-                return Err(err("base subscript outside 2..36".to_string()));
-            };
-            let digits = lit.value.to_integer().to_string();
-            let v = BigInt::parse_bytes(digits.as_bytes(), b)
-                .ok_or_else(|| err(format!("{digits} is not a base-{b} numeral")))?;
-            return Ok(Expr::Num(Literal {
-                value: BigRational::from_integer(v),
-                decimals: None,
-                significant: 1,
-            }));
-        }
-        // A mixed number: `2\frac12` is 5/2 (both parts plain integers).
-        if lit.decimals.is_none()
-            && lit.value.is_integer()
-            && !lit.value.is_negative()
-            && self.peek() == Some(&Tok::Frac)
-        {
-            let save = self.pos;
-            self.pos += 1;
-            let n = self.arg()?;
-            let d = self.arg()?;
-            if let (Expr::Num(n), Expr::Num(d)) = (&n, &d)
-                && n.value.is_integer()
-                && d.value.is_integer()
-                && n.decimals.is_none()
-                && d.decimals.is_none()
-                && !d.value.is_zero()
-                && n.value < d.value
-            {
-                let v = &lit.value + &n.value / &d.value;
-                return Ok(Expr::Num(Literal {
-                    value: v,
-                    decimals: None,
-                    significant: 1,
-                }));
-            }
-            self.pos = save;
-        }
-        Ok(Expr::Num(lit))
-    }
-
-    fn variable(&mut self, mut name: String) -> Result<Expr, ParseError> {
-        if self.eat(&Tok::Underscore) {
-            // Subscripts are part of the name: `a_{37}`, `x_1`, `S_{MBCN}`.
-            let start = self.pos;
-            let _ = self.arg()?;
-            name.push('_');
-            for (t, _) in &self.toks[start..self.pos] {
-                match t {
-                    Tok::Num(l) => name.push_str(&l.value.to_string()),
-                    Tok::Var(v) => name.push_str(v),
-                    Tok::LBrace | Tok::RBrace => {}
-                    other => name.push_str(&format!("{other:?}")),
-                }
-            }
-            return Ok(Expr::Var(name));
-        }
-        Ok(match name.as_str() {
-            "e" => Expr::E,
-            "i" => Expr::I,
-            _ => Expr::Var(name),
-        })
-    }
-
-    /// `\sin^2 x`, `\sin(x)`, `\sin 2x`, `\sin\frac{\pi}{3}`.
-    fn function(&mut self, f: Func) -> Result<Expr, ParseError> {
-        let (pow, arg) = self.function_arg()?;
-        let inverse = matches!(&pow, Some(Expr::Neg(b)) if matches!(&**b, Expr::Num(l) if l.value.is_one()));
-        if inverse {
-            let inv = match f {
-                Func::Sin => Func::Asin,
-                Func::Cos => Func::Acos,
-                Func::Tan => Func::Atan,
-                _ => {
-                    return Ok(Expr::Pow(
-                        Box::new(Expr::Func(f, Box::new(arg))),
-                        Box::new(Expr::int(-1)),
-                    ));
-                }
-            };
-            return Ok(Expr::Func(inv, Box::new(arg)));
-        }
-        let e = Expr::Func(f, Box::new(arg));
-        Ok(match pow {
-            Some(p) => Expr::Pow(Box::new(e), Box::new(p)),
-            None => e,
-        })
-    }
-
-    fn function_arg(&mut self) -> Result<(Option<Expr>, Expr), ParseError> {
-        let pow = if self.eat(&Tok::Caret) {
-            Some(self.exponent()?)
-        } else {
-            None
-        };
-        if self.peek() == Some(&Tok::LParen) {
-            return Ok((pow, self.power()?));
-        }
-        // Without parentheses the argument is the following product of plain atoms.
-        let mut factors = vec![self.power()?];
-        while let Some(t) = self.peek() {
-            let plain = matches!(
-                t,
-                Tok::Num(_) | Tok::Var(_) | Tok::Pi | Tok::LBrace | Tok::Frac | Tok::Sqrt
-            );
-            if !plain {
-                break;
-            }
-            factors.push(self.power()?);
-            if factors.len() > MAX_ITEMS {
-                return Err(err(format!("more than {MAX_ITEMS} factors")));
-            }
-        }
-        let arg = if factors.len() == 1 {
-            factors.remove(0)
-        } else {
-            Expr::Mul(factors)
-        };
-        Ok((pow, arg))
-    }
-
-    fn matrix(&mut self) -> Result<Expr, ParseError> {
-        let mut rows: Vec<Vec<Expr>> = Vec::new();
-        let mut row: Vec<Expr> = Vec::new();
-        loop {
-            match self.peek() {
-                None => return Err(err("unclosed matrix environment".to_string())),
-                Some(Tok::End) => {
-                    self.pos += 1;
-                    break;
-                }
-                Some(Tok::Amp) => {
-                    self.pos += 1;
-                }
-                Some(Tok::RowSep) => {
-                    self.pos += 1;
-                    if !row.is_empty() {
-                        rows.push(std::mem::take(&mut row));
-                    }
-                }
-                _ => {
-                    row.push(self.relation()?);
-                    if row.len() > MAX_ITEMS || rows.len() > MAX_ITEMS {
-                        return Err(err("matrix too large".to_string()));
-                    }
-                    if !matches!(self.peek(), Some(Tok::Amp | Tok::RowSep | Tok::End)) {
-                        return Err(err(format!(
-                            "unexpected {:?} in matrix at byte {}",
-                            self.peek(),
-                            self.byte()
-                        )));
-                    }
-                }
-            }
-        }
-        if !row.is_empty() {
-            rows.push(row);
-        }
-        let width = rows.first().map_or(0, Vec::len);
-        if width == 0 || rows.iter().any(|r| r.len() != width) {
-            return Err(err("ragged or empty matrix".to_string()));
-        }
-        Ok(Expr::Matrix(rows))
     }
 }

@@ -317,3 +317,114 @@ fn pathological_inputs_return_without_panicking() {
     let big = "Let me think. ".repeat(2_000) + &"\\boxed{7} ".repeat(9_000);
     assert_eq!(extract_answer(&big, &opts()).unwrap().all_boxed.len(), 9_000);
 }
+
+fn shown(gold: &str) -> String {
+    verify(gold, gold, &opts()).expect("parses").gold
+}
+
+#[test]
+fn renderings_are_reduced_and_minimally_parenthesised() {
+    assert_eq!(shown("\\frac{1}{2}"), "1/2");
+    assert_eq!(shown("\\frac{2}{4}"), "1/2");
+    assert_eq!(shown("\\frac{-3}{2}"), "-3/2");
+    assert_eq!(shown("-\\frac{3}{2}"), "-3/2");
+    assert_eq!(shown("\\frac{10}{2}"), "5");
+    assert_eq!(shown("-1.5"), "-1.5");
+    assert_eq!(shown("2.50"), "2.50");
+    assert_eq!(shown("\\frac{2\\sqrt{3}}{3}"), "2*sqrt(3)/3");
+    assert_eq!(shown("x^2+1"), "x^2 + 1");
+    assert_eq!(shown("x^{-1}"), "x^(-1)");
+    assert_eq!(shown("(x+1)^2"), "(x + 1)^2");
+    assert_eq!(shown("-(x+1)"), "-(x + 1)");
+    assert_eq!(shown("a-(b-c)"), "a - (b - c)");
+    assert_eq!(shown("\\frac{x}{y+1}"), "x/(y + 1)");
+    assert_eq!(shown("\\frac{x+1}{2}"), "(x + 1)/2");
+    assert_eq!(shown("(n+1)!"), "(n + 1)!");
+    assert_eq!(shown("(3,\\frac{\\pi}{2})"), "(3, pi/2)");
+    assert_eq!(shown("1 \\pm \\sqrt{2}"), "1 ± sqrt(2)");
+}
+
+#[test]
+fn matrix_arithmetic_is_exact() {
+    let a = "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}";
+    let b = "\\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}";
+    same(
+        &format!("{a} + {b}"),
+        "\\begin{pmatrix}6 & 8 \\\\ 10 & 12\\end{pmatrix}",
+    );
+    same(
+        &format!("{a}{b}"),
+        "\\begin{pmatrix}19 & 22 \\\\ 43 & 50\\end{pmatrix}",
+    );
+    same(
+        &format!("{a} \\cdot {b}"),
+        "\\begin{pmatrix}19 & 22 \\\\ 43 & 50\\end{pmatrix}",
+    );
+    differ(
+        &format!("{b}{a}"),
+        "\\begin{pmatrix}19 & 22 \\\\ 43 & 50\\end{pmatrix}",
+    );
+    same(
+        &format!("\\frac{{1}}{{2}}{a}"),
+        "\\begin{pmatrix}0.5 & 1 \\\\ 1.5 & 2\\end{pmatrix}",
+    );
+    same(
+        &format!("{a} - {a}"),
+        "\\begin{pmatrix}0 & 0 \\\\ 0 & 0\\end{pmatrix}",
+    );
+    // Mismatched dimensions are not a matrix.
+    differ(&format!("{a} + \\begin{{pmatrix}}1 \\\\ 2\\end{{pmatrix}}"), a);
+}
+
+#[test]
+fn semicolons_separate_groups_of_a_multi_part_answer() {
+    same("p=5,q=2;p=7,q=2", "(5,2),(7,2)");
+    differ("p=5,q=2;p=7,q=2", "(5,2)");
+    same("1; 2; 3", "3, 2, 1");
+}
+
+#[test]
+fn finite_sums_and_products_are_exact() {
+    same("\\sum_{i=1}^{10} i", "55");
+    same("\\sum_{k=1}^{100} \\frac{1}{k(k+1)}", "\\frac{100}{101}");
+    same("\\prod_{k=1}^{5} k", "120");
+    same("\\sum_{k=1}^{n} k", "\\frac{n(n+1)}{2}");
+    differ("\\sum_{k=1}^{n} k", "\\frac{n(n-1)}{2}");
+    same(
+        "F_n = \\sum_{k=0}^{n-1} F_k F_{n-k-1}",
+        "F_n = \\sum_{k=0}^{n-1} F_{n-k-1} F_k",
+    );
+    // Term counts are bounded, nested series included: a verdict, not a hang.
+    assert!(!eq("\\sum_{k=1}^{10^{12}} k", "1"));
+    assert!(!eq(
+        "\\sum_{a=1}^{100}\\sum_{b=1}^{100}\\sum_{c=1}^{100} abc",
+        "1"
+    ));
+}
+
+#[test]
+fn an_unclosed_box_is_read_in_a_gold_but_not_in_a_prediction() {
+    assert!(eq("\\boxed{x = 3", "3"));
+    assert!(verify("3", "\\boxed{3", &opts()).is_err());
+    assert!(extract_answer("so \\boxed{3", &opts()).is_none());
+}
+
+#[test]
+fn decimals_beyond_f64_precision_are_never_claimed_equal_to_irrationals() {
+    // π, e and square roots are enclosed by exact rational bounds (~40 digits).
+    same("3.14159265358979323846", "\\pi");
+    differ("3.14159265358979323847", "\\pi");
+    same("4.123105625617661", "\\sqrt{17}");
+    differ("4.123105625617660", "\\sqrt{17}");
+    same("0.5773502691896257645", "\\frac{\\sqrt{3}}{3}");
+    same("2.718281828459045", "e");
+    // Beyond what f64 can check, other irrationals are never claimed equal.
+    assert!(!eq("0.84147098480789650665", "\\sin 1"));
+    assert_eq!(
+        method("0.84147098480789650665", "\\sin 1"),
+        "decimal_rounding_unverified"
+    );
+    // Exact values are still decided at any precision.
+    same("0.33333333333333333333333", "\\frac13");
+    same("3.14159", "\\pi");
+}

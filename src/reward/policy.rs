@@ -94,6 +94,20 @@ impl Policy {
             math,
         })
     }
+
+    /// `name@hash`: the name and a short stable hash of the settings, stored with every
+    /// submission so an auditor can tell two different policies of the same name apart.
+    /// FNV-1a over the settings' JSON (fields in declaration order): stable across builds
+    /// and platforms, unlike `std`'s hasher.
+    pub fn version(&self) -> String {
+        let settings = serde_json::to_string(&self.config).unwrap_or_default();
+        let hash = settings
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+        format!("{}@{:012x}", self.name, hash >> 16)
+    }
 }
 
 /// Every policy the server knows, by name; always contains [`DEFAULT_POLICY`].
@@ -162,6 +176,24 @@ mod tests {
         assert_eq!(set.default_policy().config.format_weight, 0.5);
         assert!(set.get("lenient").unwrap().math.text_fallbacks);
         assert!(set.get("missing").is_none());
+    }
+
+    #[test]
+    fn the_version_names_the_policy_and_changes_with_its_settings() {
+        let r1 = Policy::new("r1", PolicyConfig::default()).unwrap();
+        let again = Policy::new("r1", PolicyConfig::default()).unwrap();
+        let other = Policy::new(
+            "r1",
+            PolicyConfig {
+                format_weight: 0.5,
+                ..PolicyConfig::default()
+            },
+        )
+        .unwrap();
+        assert!(r1.version().starts_with("r1@"), "{}", r1.version());
+        assert_eq!(r1.version().len(), "r1@".len() + 12);
+        assert_eq!(r1.version(), again.version());
+        assert_ne!(r1.version(), other.version());
     }
 
     #[test]

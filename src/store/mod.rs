@@ -20,14 +20,14 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 pub use postgres::PgStore;
-pub use recorder::{Recorder, RecorderHealth, Stored};
+pub use recorder::{Recorder, RecorderHealth, Stored, chain as error_chain};
 pub use sqlite::SqliteStore;
 
 /// Rows written per `insert` statement: well under SQLite's 32,766 bind parameters.
 const INSERT_CHUNK: usize = 500;
 
-/// The most rows one listing page may hold.
-pub const MAX_PAGE: u32 = 1000;
+/// The most rows one listing query returns, whatever the caller asked for.
+pub const MAX_PAGE: u32 = 10_000;
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +50,6 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("the database did not answer within {0:?}")]
     Timeout(std::time::Duration),
-    #[error("stored row {id} is malformed: {problem}")]
-    Corrupt { id: String, problem: String },
     #[error(transparent)]
     Spool(#[from] spool::SpoolError),
 }

@@ -239,3 +239,69 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    use super::*;
+    use crate::store::{SubmissionFilter, new_id, now_ms};
+
+    fn row() -> Submission {
+        Submission {
+            submission_id: new_id(),
+            run_id: Some("run".into()),
+            item_id: None,
+            policy: "r1".into(),
+            policy_version: "r1@0".into(),
+            kind: "math".into(),
+            task: serde_json::json!({"kind": "math", "answer": "1"}),
+            prompt: None,
+            completion: "\\boxed{1}".into(),
+            extracted: Some("1".into()),
+            verdict: "correct".into(),
+            format_ok: false,
+            reward: 1.0,
+            components: serde_json::json!({"accuracy": 1.0}),
+            details: serde_json::json!({}),
+            elapsed_ms: 0.1,
+            service_version: "test".into(),
+            created_at: now_ms(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_locked_database_spools_within_the_bound_and_replays_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+        let store = Store::connect(&url, Duration::from_secs(2)).await.unwrap();
+        store.migrate().await.unwrap();
+        let bound = Duration::from_millis(200);
+        let recorder = Recorder::open(store.clone(), &dir.path().join("spool"), bound).unwrap();
+
+        assert_eq!(recorder.record(vec![row()]).await.unwrap(), Stored::Database);
+
+        // Another process holds the write lock: the database is there but does not answer.
+        let mut locker = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("begin exclusive").execute(&mut locker).await.unwrap();
+        let started = std::time::Instant::now();
+        let first = vec![row(), row()];
+        assert_eq!(recorder.record(first.clone()).await.unwrap(), Stored::Spooled);
+        assert!(started.elapsed() < bound * 3, "waited {:?}", started.elapsed());
+        // Known to be away: the next batch does not wait out the bound again.
+        let started = std::time::Instant::now();
+        assert_eq!(recorder.record(vec![row()]).await.unwrap(), Stored::Spooled);
+        assert!(started.elapsed() < bound, "waited {:?}", started.elapsed());
+        assert_eq!(recorder.backlog(), 3);
+        assert!(recorder.replay_once().await.is_err(), "still locked");
+        // A batch that reached the database and the spool both is stored once.
+        sqlx::query("rollback").execute(&mut locker).await.unwrap();
+        store.insert_submissions(&first).await.unwrap();
+
+        assert!(recorder.replay_once().await.unwrap());
+        assert!(!recorder.replay_once().await.unwrap());
+        assert_eq!(recorder.backlog(), 0);
+        assert_eq!(store.count_submissions(&SubmissionFilter::default()).await.unwrap(), 4);
+        assert_eq!(recorder.record(vec![row()]).await.unwrap(), Stored::Database);
+    }
+}

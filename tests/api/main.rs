@@ -1,5 +1,6 @@
 //! Integration tests against the real server on 127.0.0.1:0, over real HTTP.
 
+mod audit;
 mod errors;
 mod helpers;
 mod math_verify;

@@ -24,10 +24,8 @@ async fn a_correct_well_formatted_math_answer_earns_two() {
     assert!(result["details"]["method"].is_string(), "{result}");
     assert!(result["details"]["gold"].is_string(), "{result}");
     assert!(result["elapsed_ms"].as_f64().unwrap() >= 0.0);
-    assert!(
-        result.get("submission_id").is_none(),
-        "no store yet, so no durability promise"
-    );
+    let submission_id = result["submission_id"].as_str().expect("a judged item is stored");
+    assert_eq!(submission_id.len(), 26, "a ULID: {submission_id}");
 }
 
 #[tokio::test]

@@ -1,0 +1,651 @@
+//! The audit API: stored submissions listed with filters and cursor pagination, read whole,
+//! re-judged with today's code, exported as a stream; per-run aggregates; keep marks that
+//! retention respects. Query parameters are parsed here once, naming the offending parameter
+//! when one is wrong.
+
+use std::panic::AssertUnwindSafe;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody};
+use super::rewards::parse_item;
+use crate::reward::{self, ItemError};
+use crate::store::{self, Reverification, RunStats, Store, Submission, SubmissionFilter};
+
+/// Page size when the caller gives none.
+const DEFAULT_LIMIT: u32 = 100;
+/// The largest page a caller may ask for.
+const MAX_LIMIT: u32 = 1000;
+/// Rows fetched per database round trip while exporting.
+const EXPORT_PAGE: u32 = 500;
+/// Longest accepted text filter value.
+const MAX_FILTER_LEN: usize = 256;
+/// The task kinds and verdicts of the wire contract (DESIGN §2), math and code.
+const KINDS: [&str; 2] = ["math", "code"];
+const VERDICTS: [&str; 12] = [
+    "correct",
+    "incorrect",
+    "no_answer",
+    "unparsable",
+    "accepted",
+    "wrong_answer",
+    "time_limit_exceeded",
+    "memory_limit_exceeded",
+    "output_limit_exceeded",
+    "runtime_error",
+    "compile_error",
+    "no_code",
+];
+
+/// The raw query pairs, consumed parameter by parameter; whatever is left is unknown.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn new(query: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result<Self, ApiError> {
+        let Query(pairs) = query
+            .map_err(|rejection| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text()))?;
+        Ok(Self(pairs))
+    }
+
+    /// The value of `name` (the last one when repeated), removed from the set.
+    fn take(&mut self, name: &str) -> Option<String> {
+        let mut value = None;
+        self.0.retain(|(key, v)| {
+            if key == name {
+                value = Some(v.clone());
+                false
+            } else {
+                true
+            }
+        });
+        value
+    }
+
+    fn text(&mut self, name: &'static str, allowed: Option<&[&str]>) -> Result<Option<String>, ApiError> {
+        let Some(value) = self.take(name) else {
+            return Ok(None);
+        };
+        if value.is_empty() || value.len() > MAX_FILTER_LEN {
+            return Err(ApiError::invalid_field(name, format!("must be 1 to {MAX_FILTER_LEN} bytes long")));
+        }
+        if let Some(allowed) = allowed
+            && !allowed.contains(&value.as_str())
+        {
+            return Err(ApiError::invalid_field(
+                name,
+                format!("unknown {name} `{value}`; expected one of {}", allowed.join(", ")),
+            ));
+        }
+        Ok(Some(value))
+    }
+
+    fn number(&mut self, name: &'static str) -> Result<Option<f64>, ApiError> {
+        self.take(name)
+            .map(|value| match value.parse::<f64>() {
+                Ok(number) if number.is_finite() => Ok(number),
+                _ => Err(ApiError::invalid_field(name, format!("expected a finite number, got `{value}`"))),
+            })
+            .transpose()
+    }
+
+    fn time(&mut self, name: &'static str) -> Result<Option<OffsetDateTime>, ApiError> {
+        self.take(name)
+            .map(|value| {
+                OffsetDateTime::parse(&value, &Rfc3339).map_err(|error| {
+                    ApiError::invalid_field(
+                        name,
+                        format!("expected an RFC 3339 time such as 2026-11-28T12:00:00Z, got `{value}`: {error}"),
+                    )
+                })
+            })
+            .transpose()
+    }
+
+    fn limit(&mut self) -> Result<u32, ApiError> {
+        match self.take("limit") {
+            None => Ok(DEFAULT_LIMIT),
+            Some(value) => match value.parse::<u32>() {
+                Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
+                _ => Err(ApiError::invalid_field(
+                    "limit",
+                    format!("expected a whole number from 1 to {MAX_LIMIT}, got `{value}`"),
+                )),
+            },
+        }
+    }
+
+    fn cursor(&mut self) -> Result<Option<String>, ApiError> {
+        self.take("cursor")
+            .map(|value| {
+                ulid::Ulid::from_string(&value)
+                    .map(|id| id.to_string())
+                    .map_err(|_| ApiError::invalid_field("cursor", "expected the `next_cursor` of a previous page"))
+            })
+            .transpose()
+    }
+
+    fn filter(&mut self) -> Result<SubmissionFilter, ApiError> {
+        let filter = SubmissionFilter {
+            run_id: self.text("run_id", None)?,
+            kind: self.text("kind", Some(&KINDS))?,
+            verdict: self.text("verdict", Some(&VERDICTS))?,
+            policy: self.text("policy", None)?,
+            min_reward: self.number("min_reward")?,
+            max_reward: self.number("max_reward")?,
+            since: self.time("since")?,
+            until: self.time("until")?,
+        };
+        if let (Some(min), Some(max)) = (filter.min_reward, filter.max_reward)
+            && min > max
+        {
+            return Err(ApiError::invalid_field("min_reward", "must not exceed max_reward"));
+        }
+        Ok(filter)
+    }
+
+    /// Refuses parameters nobody asked for, so a typo (`verdit=correct`) is not silently an
+    /// unfiltered listing.
+    fn finish(self) -> Result<(), ApiError> {
+        match self.0.into_iter().next() {
+            None => Ok(()),
+            Some((name, _)) => Err(ApiError::invalid_field(name.clone(), format!("unknown query parameter `{name}`"))),
+        }
+    }
+}
+
+fn not_found(what: &str, id: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no {what} `{id}`"))
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubmissionPage {
+    pub submissions: Vec<Submission>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Stored submissions, newest first, filtered and paginated.
+#[utoipa::path(
+    get,
+    path = "/v1/submissions",
+    params(
+        ("run_id" = Option<String>, Query, description = "Only this run"),
+        ("kind" = Option<String>, Query, description = "`math` or `code`"),
+        ("verdict" = Option<String>, Query, description = "Only this verdict"),
+        ("policy" = Option<String>, Query, description = "Only this policy name"),
+        ("min_reward" = Option<f64>, Query, description = "Reward at least this"),
+        ("max_reward" = Option<f64>, Query, description = "Reward at most this"),
+        ("since" = Option<String>, Query, description = "Created at or after (RFC 3339)"),
+        ("until" = Option<String>, Query, description = "Created before (RFC 3339)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "`{submissions: [...], next_cursor}`", content_type = "application/json"),
+        (status = 422, description = "A parameter is invalid; `field` names it", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody),
+    )
+)]
+pub async fn list_submissions(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<SubmissionPage>, ApiError> {
+    let mut params = Params::new(query)?;
+    let filter = params.filter()?;
+    let cursor = params.cursor()?;
+    let limit = params.limit()?;
+    params.finish()?;
+    // One row more than asked tells whether another page follows.
+    let mut submissions = state
+        .recorder
+        .store()
+        .submissions(&filter, cursor.as_deref(), limit + 1)
+        .await?;
+    let next_cursor = if submissions.len() > limit as usize {
+        submissions.truncate(limit as usize);
+        submissions.last().map(|s| s.submission_id.clone())
+    } else {
+        None
+    };
+    Ok(Json(SubmissionPage {
+        submissions,
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubmissionRecord {
+    #[serde(flatten)]
+    pub submission: Submission,
+    /// Every re-check of this submission, oldest first.
+    pub reverifications: Vec<Reverification>,
+}
+
+/// One stored submission, whole: task, prompt, completion, evidence, and its re-checks.
+#[utoipa::path(
+    get,
+    path = "/v1/submissions/{id}",
+    params(("id" = String, Path, description = "The `submission_id` of a reward result")),
+    responses(
+        (status = 200, description = "The stored record", content_type = "application/json"),
+        (status = 404, description = "No such submission", body = ErrorBody),
+    )
+)]
+pub async fn get_submission(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SubmissionRecord>, ApiError> {
+    let store = state.recorder.store();
+    let submission = store
+        .submission(&id)
+        .await?
+        .ok_or_else(|| not_found("submission", &id))?;
+    let reverifications = store.reverifications(&id).await?;
+    Ok(Json(SubmissionRecord {
+        submission,
+        reverifications,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReverifyResponse {
+    pub submission_id: String,
+    pub reverification_id: String,
+    /// Whether today's verdict or reward differs from the stored one.
+    pub drifted: bool,
+    pub old: Outcome,
+    pub new: Outcome,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub verdict: String,
+    pub reward: f64,
+    pub policy_version: String,
+    pub service_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+/// Judges a stored submission again with this build's verifier and the policy of the same
+/// name as configured now, stores the re-check and reports whether the outcome drifted.
+#[utoipa::path(
+    post,
+    path = "/v1/submissions/{id}/reverify",
+    params(("id" = String, Path, description = "The `submission_id` to judge again")),
+    responses(
+        (status = 200, description = "`{drifted, old, new}`", content_type = "application/json"),
+        (status = 404, description = "No such submission", body = ErrorBody),
+        (status = 409, description = "The submission's policy is no longer configured", body = ErrorBody),
+    )
+)]
+pub async fn reverify(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ReverifyResponse>, ApiError> {
+    let store = state.recorder.store();
+    let old = store
+        .submission(&id)
+        .await?
+        .ok_or_else(|| not_found("submission", &id))?;
+    let policy = state.config.policies.get(&old.policy).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "policy_gone",
+            format!("policy `{}` is no longer configured, so it cannot judge again", old.policy),
+        )
+    })?;
+    // The item as it was sent, through today's parser and verifier.
+    let raw = json!({
+        "id": old.item_id,
+        "prompt": old.prompt,
+        "completion": old.completion,
+        "task": old.task,
+    });
+    let judging_policy = policy.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let item = parse_item(raw)?;
+        std::panic::catch_unwind(AssertUnwindSafe(|| reward::judge(&item, &judging_policy))).unwrap_or_else(|_| {
+            Err(ItemError {
+                code: "internal_error",
+                message: "the verifier failed on this item".into(),
+                field: None,
+            })
+        })
+    })
+    .await
+    .map_err(|error| ApiError::internal(&error))?;
+
+    // An item today's code cannot judge at all has drifted too: it is reported as verdict
+    // `error`, with the reason in the details, never as a reward of 0 that was earned.
+    let (new_verdict, new_reward, details) = match outcome {
+        Ok(judgement) => (
+            judgement.verdict.as_str().to_owned(),
+            judgement.reward,
+            json!({ "extracted": judgement.extracted, "format_ok": judgement.format_ok,
+                    "components": judgement.components, "details": judgement.details }),
+        ),
+        Err(error) => ("error".to_owned(), 0.0, json!({ "error": error })),
+    };
+    let drifted = new_verdict != old.verdict || (new_reward - old.reward).abs() > 1e-9;
+    let check = Reverification {
+        reverification_id: store::new_id(),
+        submission_id: old.submission_id.clone(),
+        policy_version: policy.version(),
+        service_version: env!("CARGO_PKG_VERSION").to_owned(),
+        old_verdict: old.verdict.clone(),
+        old_reward: old.reward,
+        new_verdict,
+        new_reward,
+        drifted,
+        details,
+        created_at: store::now_ms(),
+    };
+    store.insert_reverification(&check).await?;
+    Ok(Json(ReverifyResponse {
+        submission_id: old.submission_id,
+        reverification_id: check.reverification_id,
+        drifted,
+        old: Outcome {
+            verdict: old.verdict,
+            reward: old.reward,
+            policy_version: old.policy_version,
+            service_version: old.service_version,
+            details: None,
+        },
+        new: Outcome {
+            verdict: check.new_verdict,
+            reward: check.new_reward,
+            policy_version: check.policy_version,
+            service_version: check.service_version,
+            details: Some(check.details),
+        },
+    }))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Jsonl,
+    Csv,
+}
+
+/// Matching submissions as JSON lines or CSV, streamed page by page so that the size of the
+/// export never sits in memory.
+#[utoipa::path(
+    get,
+    path = "/v1/submissions/export",
+    params(
+        ("format" = Option<String>, Query, description = "`jsonl` (default) or `csv`"),
+        ("run_id" = Option<String>, Query, description = "The same filters as /v1/submissions"),
+    ),
+    responses(
+        (status = 200, description = "One submission per line (JSONL) or row (CSV), newest first", content_type = "application/x-ndjson"),
+        (status = 422, description = "A parameter is invalid; `field` names it", body = ErrorBody),
+    )
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let mut params = Params::new(query)?;
+    let format = match params.take("format").as_deref() {
+        None | Some("jsonl") => Format::Jsonl,
+        Some("csv") => Format::Csv,
+        Some(other) => {
+            return Err(ApiError::invalid_field(
+                "format",
+                format!("unknown format `{other}`; expected jsonl or csv"),
+            ));
+        }
+    };
+    let filter = params.filter()?;
+    params.finish()?;
+    let store = state.recorder.store().clone();
+    // The first page is read before answering, so that a database that is away is a clean 503
+    // rather than a stream that breaks off.
+    let first = store.submissions(&filter, None, EXPORT_PAGE).await?;
+    let export = Export {
+        store,
+        filter,
+        format,
+        next: Some(first),
+        cursor: None,
+        started: false,
+        finished: false,
+    };
+    let stream = futures_util::stream::unfold(export, Export::next_chunk);
+    let (content_type, extension) = match format {
+        Format::Jsonl => ("application/x-ndjson", "jsonl"),
+        Format::Csv => ("text/csv; charset=utf-8", "csv"),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"submissions.{extension}\""),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// The state of a streamed export: one page of rows per chunk, keyset-paginated.
+struct Export {
+    store: Store,
+    filter: SubmissionFilter,
+    format: Format,
+    next: Option<Vec<Submission>>,
+    cursor: Option<String>,
+    started: bool,
+    finished: bool,
+}
+
+const CSV_HEADER: &str = "submission_id,created_at,run_id,item_id,policy,policy_version,kind,verdict,\
+                          format_ok,reward,elapsed_ms,extracted,service_version,components,task,prompt,\
+                          completion,details\n";
+
+impl Export {
+    async fn next_chunk(mut self) -> Option<(Result<Bytes, std::io::Error>, Self)> {
+        if self.finished {
+            return None;
+        }
+        let mut out = Vec::new();
+        if !self.started {
+            self.started = true;
+            if self.format == Format::Csv {
+                out.extend_from_slice(CSV_HEADER.as_bytes());
+            }
+        }
+        let page = match self.next.take() {
+            Some(page) => page,
+            None => match self
+                .store
+                .submissions(&self.filter, self.cursor.as_deref(), EXPORT_PAGE)
+                .await
+            {
+                Ok(page) => page,
+                Err(error) => {
+                    tracing::error!(error = %store::error_chain(&error), "export broke off");
+                    self.finished = true;
+                    return Some((Err(std::io::Error::other(error)), self));
+                }
+            },
+        };
+        self.finished = page.len() < EXPORT_PAGE as usize;
+        self.cursor = page.last().map(|s| s.submission_id.clone());
+        for submission in &page {
+            match self.format {
+                Format::Jsonl => {
+                    // Serialising plain data into a Vec cannot fail.
+                    let _ = serde_json::to_writer(&mut out, submission);
+                    out.push(b'\n');
+                }
+                Format::Csv => csv_row(&mut out, submission),
+            }
+        }
+        Some((Ok(Bytes::from(out)), self))
+    }
+}
+
+fn csv_row(out: &mut Vec<u8>, s: &Submission) {
+    let created_at = s.created_at.format(&Rfc3339).unwrap_or_default();
+    let fields: [String; 18] = [
+        s.submission_id.clone(),
+        created_at,
+        s.run_id.clone().unwrap_or_default(),
+        s.item_id.clone().unwrap_or_default(),
+        s.policy.clone(),
+        s.policy_version.clone(),
+        s.kind.clone(),
+        s.verdict.clone(),
+        s.format_ok.to_string(),
+        s.reward.to_string(),
+        s.elapsed_ms.to_string(),
+        s.extracted.clone().unwrap_or_default(),
+        s.service_version.clone(),
+        s.components.to_string(),
+        s.task.to_string(),
+        s.prompt.clone().unwrap_or_default(),
+        s.completion.clone(),
+        s.details.to_string(),
+    ];
+    for (index, field) in fields.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        csv_field(out, field);
+    }
+    out.push(b'\n');
+}
+
+/// RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled.
+fn csv_field(out: &mut Vec<u8>, field: &str) {
+    if field.contains([',', '"', '\n', '\r']) {
+        out.push(b'"');
+        out.extend_from_slice(field.replace('"', "\"\"").as_bytes());
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(field.as_bytes());
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunList {
+    pub runs: Vec<RunStats>,
+}
+
+/// Every run's aggregates, most recently active first.
+#[utoipa::path(
+    get,
+    path = "/v1/runs",
+    params(("limit" = Option<u32>, Query, description = "Most runs listed, 1 to 1000 (default 100)")),
+    responses(
+        (status = 200, description = "`{runs: [{run_id, count, mean_reward, accuracy_rate, format_rate, verdicts, first_seen, last_seen, keep}]}`", content_type = "application/json"),
+        (status = 422, description = "A parameter is invalid; `field` names it", body = ErrorBody),
+    )
+)]
+pub async fn list_runs(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<RunList>, ApiError> {
+    let mut params = Params::new(query)?;
+    let limit = params.limit()?;
+    params.finish()?;
+    let mut runs = state.recorder.store().runs(None).await?;
+    runs.truncate(limit as usize);
+    Ok(Json(RunList { runs }))
+}
+
+/// One run's aggregates: count, mean reward, accuracy and format rates, verdict histogram,
+/// first and last seen.
+#[utoipa::path(
+    get,
+    path = "/v1/runs/{run_id}",
+    params(("run_id" = String, Path, description = "The `run_id` sent with `/v1/rewards`")),
+    responses(
+        (status = 200, description = "The run's aggregates", content_type = "application/json"),
+        (status = 404, description = "No submission carries this run id", body = ErrorBody),
+    )
+)]
+pub async fn get_run(State(state): State<AppState>, Path(run_id): Path<String>) -> Result<Json<RunStats>, ApiError> {
+    state
+        .recorder
+        .store()
+        .runs(Some(&run_id))
+        .await?
+        .into_iter()
+        .next()
+        .map(Json)
+        .ok_or_else(|| not_found("run", &run_id))
+}
+
+#[derive(Debug, Serialize)]
+pub struct KeepMark {
+    pub run_id: String,
+    pub keep: bool,
+}
+
+/// Marks a run kept: `verdict prune` never deletes its submissions. A run may be marked
+/// before its first submission arrives. `DELETE` removes the mark.
+#[utoipa::path(
+    put,
+    path = "/v1/runs/{run_id}/keep",
+    params(("run_id" = String, Path, description = "The run to keep")),
+    responses(
+        (status = 200, description = "`{run_id, keep: true}`", content_type = "application/json"),
+        (status = 422, description = "The run id is empty or too long", body = ErrorBody),
+    )
+)]
+pub async fn keep_run(State(state): State<AppState>, Path(run_id): Path<String>) -> Result<Json<KeepMark>, ApiError> {
+    set_keep(&state, run_id, true).await
+}
+
+/// Removes a run's keep mark, so retention applies to it again.
+#[utoipa::path(
+    delete,
+    path = "/v1/runs/{run_id}/keep",
+    params(("run_id" = String, Path, description = "The run to release")),
+    responses((status = 200, description = "`{run_id, keep: false}`", content_type = "application/json"))
+)]
+pub async fn unkeep_run(State(state): State<AppState>, Path(run_id): Path<String>) -> Result<Json<KeepMark>, ApiError> {
+    set_keep(&state, run_id, false).await
+}
+
+async fn set_keep(state: &AppState, run_id: String, keep: bool) -> Result<Json<KeepMark>, ApiError> {
+    if run_id.is_empty() || run_id.len() > MAX_FILTER_LEN {
+        return Err(ApiError::invalid_field(
+            "run_id",
+            format!("must be 1 to {MAX_FILTER_LEN} bytes long"),
+        ));
+    }
+    state.recorder.store().set_keep(&run_id, keep).await?;
+    Ok(Json(KeepMark { run_id, keep }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_with_separators_quotes_or_newlines_are_quoted() {
+        let mut out = Vec::new();
+        csv_field(&mut out, "plain");
+        out.push(b'|');
+        csv_field(&mut out, "a,b");
+        out.push(b'|');
+        csv_field(&mut out, "say \"hi\"\nthen");
+        assert_eq!(String::from_utf8(out).unwrap(), "plain|\"a,b\"|\"say \"\"hi\"\"\nthen\"");
+    }
+}
