@@ -137,6 +137,9 @@ fn main() -> anyhow::Result<()> {
             let age = time::Duration::try_from(older_than).context("age too large")?;
             let cutoff = time::OffsetDateTime::now_utc() - age;
             let deleted = store.prune(cutoff).await?;
+            let cutoff = cutoff
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| cutoff.to_string());
             println!("deleted {deleted} submissions created before {cutoff} (kept runs untouched)");
             Ok(())
         }),

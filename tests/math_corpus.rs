@@ -341,35 +341,3 @@ fn pathological_inputs_return_quickly() {
     );
     assert!(ex.is_some());
 }
-
-#[test]
-#[ignore = "throughput measurement; run with --release -- --ignored --nocapture"]
-fn throughput_on_peer_corpus() {
-    let cases = load("peer_cases.jsonl");
-    let pairs: Vec<(String, String)> = cases
-        .iter()
-        .filter(|c| field(c, "kind") == "pair")
-        .map(|c| (field(c, "gold").to_string(), field(c, "prediction").to_string()))
-        .collect();
-    let opts = MathOptions::default();
-    let mut times = Vec::new();
-    let start = Instant::now();
-    let mut n = 0u64;
-    while start.elapsed() < Duration::from_secs(3) {
-        for (g, p) in &pairs {
-            let t = Instant::now();
-            let _ = std::hint::black_box(verify(g, p, &opts));
-            times.push(t.elapsed());
-            n += 1;
-        }
-    }
-    let total = start.elapsed();
-    times.sort();
-    let p99 = times[times.len() * 99 / 100];
-    let p50 = times[times.len() / 2];
-    println!(
-        "{n} verifications in {total:?}: {:.0}/s, p50 {p50:?}, p99 {p99:?}, max {:?}",
-        n as f64 / total.as_secs_f64(),
-        times.last()
-    );
-}

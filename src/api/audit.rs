@@ -52,8 +52,9 @@ struct Params(Vec<(String, String)>);
 
 impl Params {
     fn new(query: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result<Self, ApiError> {
-        let Query(pairs) = query
-            .map_err(|rejection| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text()))?;
+        let Query(pairs) = query.map_err(|rejection| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
+        })?;
         Ok(Self(pairs))
     }
 
@@ -76,7 +77,10 @@ impl Params {
             return Ok(None);
         };
         if value.is_empty() || value.len() > MAX_FILTER_LEN {
-            return Err(ApiError::invalid_field(name, format!("must be 1 to {MAX_FILTER_LEN} bytes long")));
+            return Err(ApiError::invalid_field(
+                name,
+                format!("must be 1 to {MAX_FILTER_LEN} bytes long"),
+            ));
         }
         if let Some(allowed) = allowed
             && !allowed.contains(&value.as_str())
@@ -93,7 +97,10 @@ impl Params {
         self.take(name)
             .map(|value| match value.parse::<f64>() {
                 Ok(number) if number.is_finite() => Ok(number),
-                _ => Err(ApiError::invalid_field(name, format!("expected a finite number, got `{value}`"))),
+                _ => Err(ApiError::invalid_field(
+                    name,
+                    format!("expected a finite number, got `{value}`"),
+                )),
             })
             .transpose()
     }
@@ -104,7 +111,9 @@ impl Params {
                 OffsetDateTime::parse(&value, &Rfc3339).map_err(|error| {
                     ApiError::invalid_field(
                         name,
-                        format!("expected an RFC 3339 time such as 2026-11-28T12:00:00Z, got `{value}`: {error}"),
+                        format!(
+                            "expected an RFC 3339 time such as 2026-11-28T12:00:00Z, got `{value}`: {error}"
+                        ),
                     )
                 })
             })
@@ -129,7 +138,9 @@ impl Params {
             .map(|value| {
                 ulid::Ulid::from_string(&value)
                     .map(|id| id.to_string())
-                    .map_err(|_| ApiError::invalid_field("cursor", "expected the `next_cursor` of a previous page"))
+                    .map_err(|_| {
+                        ApiError::invalid_field("cursor", "expected the `next_cursor` of a previous page")
+                    })
             })
             .transpose()
     }
@@ -148,7 +159,10 @@ impl Params {
         if let (Some(min), Some(max)) = (filter.min_reward, filter.max_reward)
             && min > max
         {
-            return Err(ApiError::invalid_field("min_reward", "must not exceed max_reward"));
+            return Err(ApiError::invalid_field(
+                "min_reward",
+                "must not exceed max_reward",
+            ));
         }
         Ok(filter)
     }
@@ -158,7 +172,10 @@ impl Params {
     fn finish(self) -> Result<(), ApiError> {
         match self.0.into_iter().next() {
             None => Ok(()),
-            Some((name, _)) => Err(ApiError::invalid_field(name.clone(), format!("unknown query parameter `{name}`"))),
+            Some((name, _)) => Err(ApiError::invalid_field(
+                name.clone(),
+                format!("unknown query parameter `{name}`"),
+            )),
         }
     }
 }
@@ -302,7 +319,10 @@ pub async fn reverify(
         ApiError::new(
             StatusCode::CONFLICT,
             "policy_gone",
-            format!("policy `{}` is no longer configured, so it cannot judge again", old.policy),
+            format!(
+                "policy `{}` is no longer configured, so it cannot judge again",
+                old.policy
+            ),
         )
     })?;
     // The item as it was sent, through today's parser and verifier.
@@ -315,13 +335,15 @@ pub async fn reverify(
     let judging_policy = policy.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         let item = parse_item(raw)?;
-        std::panic::catch_unwind(AssertUnwindSafe(|| reward::judge(&item, &judging_policy))).unwrap_or_else(|_| {
-            Err(ItemError {
-                code: "internal_error",
-                message: "the verifier failed on this item".into(),
-                field: None,
-            })
-        })
+        std::panic::catch_unwind(AssertUnwindSafe(|| reward::judge(&item, &judging_policy))).unwrap_or_else(
+            |_| {
+                Err(ItemError {
+                    code: "internal_error",
+                    message: "the verifier failed on this item".into(),
+                    field: None,
+                })
+            },
+        )
     })
     .await
     .map_err(|error| ApiError::internal(&error))?;
@@ -579,7 +601,10 @@ pub async fn list_runs(
         (status = 404, description = "No submission carries this run id", body = ErrorBody),
     )
 )]
-pub async fn get_run(State(state): State<AppState>, Path(run_id): Path<String>) -> Result<Json<RunStats>, ApiError> {
+pub async fn get_run(
+    State(state): State<AppState>,
+    Path(run_id): Path<String>,
+) -> Result<Json<RunStats>, ApiError> {
     state
         .recorder
         .store()
@@ -608,7 +633,10 @@ pub struct KeepMark {
         (status = 422, description = "The run id is empty or too long", body = ErrorBody),
     )
 )]
-pub async fn keep_run(State(state): State<AppState>, Path(run_id): Path<String>) -> Result<Json<KeepMark>, ApiError> {
+pub async fn keep_run(
+    State(state): State<AppState>,
+    Path(run_id): Path<String>,
+) -> Result<Json<KeepMark>, ApiError> {
     set_keep(&state, run_id, true).await
 }
 
@@ -619,7 +647,10 @@ pub async fn keep_run(State(state): State<AppState>, Path(run_id): Path<String>)
     params(("run_id" = String, Path, description = "The run to release")),
     responses((status = 200, description = "`{run_id, keep: false}`", content_type = "application/json"))
 )]
-pub async fn unkeep_run(State(state): State<AppState>, Path(run_id): Path<String>) -> Result<Json<KeepMark>, ApiError> {
+pub async fn unkeep_run(
+    State(state): State<AppState>,
+    Path(run_id): Path<String>,
+) -> Result<Json<KeepMark>, ApiError> {
     set_keep(&state, run_id, false).await
 }
 
@@ -646,6 +677,9 @@ mod tests {
         csv_field(&mut out, "a,b");
         out.push(b'|');
         csv_field(&mut out, "say \"hi\"\nthen");
-        assert_eq!(String::from_utf8(out).unwrap(), "plain|\"a,b\"|\"say \"\"hi\"\"\nthen\"");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "plain|\"a,b\"|\"say \"\"hi\"\"\nthen\""
+        );
     }
 }

@@ -100,7 +100,11 @@ impl From<crate::store::StoreError> for ApiError {
         match error {
             StoreError::Migrate { .. } | StoreError::UnsupportedUrl(_) => {
                 tracing::error!(error = %chain, "store failure");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal server error")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "internal server error",
+                )
             }
             _ => {
                 tracing::error!(error = %chain, "storage unavailable");

@@ -104,7 +104,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/submissions/{id}/reverify", post(audit::reverify))
         .route("/v1/runs", get(audit::list_runs))
         .route("/v1/runs/{run_id}", get(audit::get_run))
-        .route("/v1/runs/{run_id}/keep", put(audit::keep_run).delete(audit::unkeep_run))
+        .route(
+            "/v1/runs/{run_id}/keep",
+            put(audit::keep_run).delete(audit::unkeep_run),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -52,7 +52,11 @@ pub struct Storage {
 pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
     let health = state.recorder.health().await;
     Json(Readiness {
-        status: if health.database_reachable { "ready" } else { "degraded" },
+        status: if health.database_reachable {
+            "ready"
+        } else {
+            "degraded"
+        },
         policies: state.config.policies.names().map(str::to_owned).collect(),
         kinds: vec!["math"],
         storage: Storage {

@@ -193,7 +193,12 @@ fn judge_raw(
     match std::panic::catch_unwind(AssertUnwindSafe(|| reward::judge(&item, policy))) {
         Ok(Ok(judgement)) => {
             let submission = submission(item, task, kind, &judgement, policy, audit);
-            let result = judged(submission.item_id.clone(), submission.submission_id.clone(), kind, judgement);
+            let result = judged(
+                submission.item_id.clone(),
+                submission.submission_id.clone(),
+                kind,
+                judgement,
+            );
             submissions.push(submission);
             ItemResult::Judged(result)
         }

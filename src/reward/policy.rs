@@ -101,11 +101,9 @@ impl Policy {
     /// and platforms, unlike `std`'s hasher.
     pub fn version(&self) -> String {
         let settings = serde_json::to_string(&self.config).unwrap_or_default();
-        let hash = settings
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-                (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-            });
+        let hash = settings.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
         format!("{}@{:012x}", self.name, hash >> 16)
     }
 }

@@ -317,7 +317,11 @@ fn fold_runs(groups: Vec<RunGroup>, kept: &[String]) -> Vec<RunStats> {
             stats
         })
         .collect();
-    runs.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then_with(|| a.run_id.cmp(&b.run_id)));
+    runs.sort_by(|a, b| {
+        b.last_seen
+            .cmp(&a.last_seen)
+            .then_with(|| a.run_id.cmp(&b.run_id))
+    });
     runs
 }
 

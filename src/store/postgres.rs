@@ -5,16 +5,14 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use serde_json::Value;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{Postgres, QueryBuilder, Row};
 use time::OffsetDateTime;
 
-use super::{
-    DbStats, INSERT_CHUNK, Reverification, RunGroup, StoreError, Submission, SubmissionFilter,
-};
+use super::{DbStats, INSERT_CHUNK, Reverification, RunGroup, StoreError, Submission, SubmissionFilter};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -47,10 +45,13 @@ impl PgStore {
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await.map_err(|source| StoreError::Migrate {
-            backend: BACKEND,
-            source,
-        })
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                backend: BACKEND,
+                source,
+            })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -91,7 +92,9 @@ impl PgStore {
     }
 
     pub async fn submission(&self, id: &str) -> Result<Option<Submission>, StoreError> {
-        let mut query = QueryBuilder::<Postgres>::new(format!("select {COLUMNS} from submissions where submission_id = "));
+        let mut query = QueryBuilder::<Postgres>::new(format!(
+            "select {COLUMNS} from submissions where submission_id = "
+        ));
         query.push_bind(id.to_owned());
         let row = query.build().fetch_optional(&self.pool).await?;
         row.as_ref().map(decode_submission).transpose()
@@ -103,12 +106,15 @@ impl PgStore {
         before: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Submission>, StoreError> {
-        let mut query = QueryBuilder::<Postgres>::new(format!("select {COLUMNS} from submissions where 1 = 1"));
+        let mut query =
+            QueryBuilder::<Postgres>::new(format!("select {COLUMNS} from submissions where 1 = 1"));
         push_filter(&mut query, filter);
         if let Some(before) = before {
             query.push(" and submission_id < ").push_bind(before.to_owned());
         }
-        query.push(" order by submission_id desc limit ").push_bind(i64::from(limit));
+        query
+            .push(" order by submission_id desc limit ")
+            .push_bind(i64::from(limit));
         let rows = query.build().fetch_all(&self.pool).await?;
         rows.iter().map(decode_submission).collect()
     }
@@ -250,7 +256,9 @@ impl PgStore {
         )
         .fetch_one(&self.pool)
         .await?;
-        let count = |name: &str| -> Result<u64, StoreError> { Ok(u64::try_from(row.try_get::<i64, _>(name)?).unwrap_or(0)) };
+        let count = |name: &str| -> Result<u64, StoreError> {
+            Ok(u64::try_from(row.try_get::<i64, _>(name)?).unwrap_or(0))
+        };
         Ok(DbStats {
             backend: BACKEND,
             submissions: count("submissions")?,
@@ -272,7 +280,9 @@ fn push_filter(query: &mut QueryBuilder<Postgres>, filter: &SubmissionFilter) {
     ];
     for (column, value) in text {
         if let Some(value) = value {
-            query.push(format_args!(" and {column} = ")).push_bind(value.clone());
+            query
+                .push(format_args!(" and {column} = "))
+                .push_bind(value.clone());
         }
     }
     if let Some(min) = filter.min_reward {

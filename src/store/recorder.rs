@@ -116,7 +116,10 @@ impl Recorder {
     }
 
     pub async fn health(&self) -> RecorderHealth {
-        let reachable = matches!(tokio::time::timeout(PING_TIMEOUT, self.store.ping()).await, Ok(Ok(())));
+        let reachable = matches!(
+            tokio::time::timeout(PING_TIMEOUT, self.store.ping()).await,
+            Ok(Ok(()))
+        );
         RecorderHealth {
             backend: self.store.backend(),
             database_reachable: reachable,
@@ -202,8 +205,14 @@ impl Recorder {
         let rows = replay.rows() as u64;
         let _ = self
             .backlog
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some(n.saturating_sub(rows)));
-        tracing::info!(rows, skipped_lines = replay.skipped_lines, "replayed spooled submissions");
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some(n.saturating_sub(rows))
+            });
+        tracing::info!(
+            rows,
+            skipped_lines = replay.skipped_lines,
+            "replayed spooled submissions"
+        );
         Ok(true)
     }
 }
@@ -213,7 +222,8 @@ fn is_data_error(error: &StoreError) -> bool {
     let StoreError::Query(sqlx::Error::Database(db)) = error else {
         return false;
     };
-    !matches!(db.kind(), sqlx::error::ErrorKind::Other) || db.code().is_some_and(|code| code.starts_with("22"))
+    !matches!(db.kind(), sqlx::error::ErrorKind::Other)
+        || db.code().is_some_and(|code| code.starts_with("22"))
 }
 
 async fn blocking<T: Send + 'static>(
@@ -301,7 +311,13 @@ mod tests {
         assert!(recorder.replay_once().await.unwrap());
         assert!(!recorder.replay_once().await.unwrap());
         assert_eq!(recorder.backlog(), 0);
-        assert_eq!(store.count_submissions(&SubmissionFilter::default()).await.unwrap(), 4);
+        assert_eq!(
+            store
+                .count_submissions(&SubmissionFilter::default())
+                .await
+                .unwrap(),
+            4
+        );
         assert_eq!(recorder.record(vec![row()]).await.unwrap(), Stored::Database);
     }
 }

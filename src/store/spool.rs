@@ -80,7 +80,10 @@ impl Spool {
         let mut line = serde_json::to_vec(batch).map_err(SpoolError::Encode)?;
         line.push(b'\n');
         let path = self.dir.join(PENDING);
-        let mut file = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut file = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let before = file.metadata().map_err(io(&path))?.len();
         let written = file.write_all(&line).and_then(|()| file.sync_data());
         if let Err(source) = written {
@@ -98,7 +101,10 @@ impl Spool {
         let replaying = self.dir.join(REPLAYING);
         if !replaying.exists() {
             let pending = self.dir.join(PENDING);
-            let mut file = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut file = self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if file.metadata().map_err(io(&pending))?.len() == 0 {
                 return Ok(None);
             }
@@ -122,13 +128,18 @@ impl Spool {
         let mut line = serde_json::to_vec(batch).map_err(SpoolError::Encode)?;
         line.push(b'\n');
         let mut file = open_append(&path)?;
-        file.write_all(&line).and_then(|()| file.sync_data()).map_err(io(&path))?;
+        file.write_all(&line)
+            .and_then(|()| file.sync_data())
+            .map_err(io(&path))?;
         Ok(path)
     }
 
     /// Rows waiting in the spool (pending and being replayed), read from disk.
     pub fn backlog(&self) -> Result<u64, SpoolError> {
-        let _guard = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _guard = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut rows = 0;
         for name in [PENDING, REPLAYING] {
             let path = self.dir.join(name);
@@ -142,7 +153,10 @@ impl Spool {
     /// Whether nothing waits for replay. Holding the append lock while asking lets the caller
     /// switch back to direct writes without a batch slipping in between.
     pub fn is_empty_then(&self, then: impl FnOnce(bool)) -> Result<(), SpoolError> {
-        let file = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let file = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let pending = self.dir.join(PENDING);
         let empty = file.metadata().map_err(io(&pending))?.len() == 0 && !self.dir.join(REPLAYING).exists();
         then(empty);
@@ -232,7 +246,10 @@ mod tests {
         assert_eq!(ids, vec![vec!["a", "b"], vec!["c"]]);
         let expected = row("a");
         let got = &replay.batches[0][0];
-        assert_eq!((&got.completion, &got.task, got.reward), (&expected.completion, &expected.task, expected.reward));
+        assert_eq!(
+            (&got.completion, &got.task, got.reward),
+            (&expected.completion, &expected.task, expected.reward)
+        );
         assert_eq!(replay.skipped_lines, 0);
     }
 
@@ -264,7 +281,10 @@ mod tests {
             spool.append(&[row("a")]).unwrap();
         }
         // A crash mid-append leaves half a line without its newline.
-        let mut file = OpenOptions::new().append(true).open(dir.path().join(PENDING)).unwrap();
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(PENDING))
+            .unwrap();
         file.write_all(br#"[{"submission_id":"b","run"#).unwrap();
         drop(file);
 

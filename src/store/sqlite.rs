@@ -7,14 +7,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use time::OffsetDateTime;
 
-use super::{
-    DbStats, INSERT_CHUNK, Reverification, RunGroup, StoreError, Submission, SubmissionFilter,
-};
+use super::{DbStats, INSERT_CHUNK, Reverification, RunGroup, StoreError, Submission, SubmissionFilter};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -63,10 +63,13 @@ impl SqliteStore {
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await.map_err(|source| StoreError::Migrate {
-            backend: BACKEND,
-            source,
-        })
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                backend: BACKEND,
+                source,
+            })
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
@@ -107,7 +110,9 @@ impl SqliteStore {
     }
 
     pub async fn submission(&self, id: &str) -> Result<Option<Submission>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!("select {COLUMNS} from submissions where submission_id = "));
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "select {COLUMNS} from submissions where submission_id = "
+        ));
         query.push_bind(id.to_owned());
         let row = query.build().fetch_optional(&self.pool).await?;
         row.as_ref().map(decode_submission).transpose()
@@ -124,7 +129,9 @@ impl SqliteStore {
         if let Some(before) = before {
             query.push(" and submission_id < ").push_bind(before.to_owned());
         }
-        query.push(" order by submission_id desc limit ").push_bind(i64::from(limit));
+        query
+            .push(" order by submission_id desc limit ")
+            .push_bind(i64::from(limit));
         let rows = query.build().fetch_all(&self.pool).await?;
         rows.iter().map(decode_submission).collect()
     }
@@ -266,7 +273,9 @@ impl SqliteStore {
         )
         .fetch_one(&self.pool)
         .await?;
-        let count = |name: &str| -> Result<u64, StoreError> { Ok(u64::try_from(row.try_get::<i64, _>(name)?).unwrap_or(0)) };
+        let count = |name: &str| -> Result<u64, StoreError> {
+            Ok(u64::try_from(row.try_get::<i64, _>(name)?).unwrap_or(0))
+        };
         Ok(DbStats {
             backend: BACKEND,
             submissions: count("submissions")?,
@@ -288,7 +297,9 @@ fn push_filter(query: &mut QueryBuilder<Sqlite>, filter: &SubmissionFilter) {
     ];
     for (column, value) in text {
         if let Some(value) = value {
-            query.push(format_args!(" and {column} = ")).push_bind(value.clone());
+            query
+                .push(format_args!(" and {column} = "))
+                .push_bind(value.clone());
         }
     }
     if let Some(min) = filter.min_reward {
@@ -333,5 +344,6 @@ fn to_ms(at: OffsetDateTime) -> i64 {
 }
 
 fn from_ms(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }

@@ -67,8 +67,16 @@ async fn app_on(backend: Backend) -> Option<TestApp> {
 fn mixed_item(i: usize) -> Value {
     let answer = i.to_string();
     match i % 5 {
-        0 => math_item(&format!("i{i}"), &format!("<think>t</think> \\boxed{{{i}}}"), &answer),
-        1 => math_item(&format!("i{i}"), &format!("<think>t</think> \\boxed{{{}}}", i + 1), &answer),
+        0 => math_item(
+            &format!("i{i}"),
+            &format!("<think>t</think> \\boxed{{{i}}}"),
+            &answer,
+        ),
+        1 => math_item(
+            &format!("i{i}"),
+            &format!("<think>t</think> \\boxed{{{}}}", i + 1),
+            &answer,
+        ),
         2 => math_item(
             &format!("i{i}"),
             &format!("so, \"clearly\"\n\\boxed{{{i}}}"),
@@ -99,7 +107,9 @@ async fn send_mixed(app: &TestApp, batches: usize, size: usize) -> BTreeMap<Stri
                 assert!(result.get("submission_id").is_none(), "{result}");
                 continue;
             }
-            let id = result["submission_id"].as_str().expect("judged items carry an id");
+            let id = result["submission_id"]
+                .as_str()
+                .expect("judged items carry an id");
             let previous = sent.insert(
                 id.to_owned(),
                 Sent {
@@ -135,8 +145,14 @@ async fn list_all(app: &TestApp, query: &str) -> Vec<Value> {
             None => break,
         }
     }
-    let ids: Vec<&str> = rows.iter().map(|r| r["submission_id"].as_str().unwrap()).collect();
-    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats: {query}");
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r["submission_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no repeats: {query}"
+    );
     rows
 }
 
@@ -173,7 +189,12 @@ async fn every_reward_result_is_retrievable_by_its_submission_id(backend: Backen
         assert_eq!(record["reward"].as_f64().unwrap(), expected.reward);
         assert_eq!(record["run_id"], expected.run_id.as_str());
         assert_eq!(record["policy"], expected.policy.as_str());
-        assert!(record["policy_version"].as_str().unwrap().starts_with(&format!("{}@", expected.policy)));
+        assert!(
+            record["policy_version"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{}@", expected.policy))
+        );
         assert_eq!(record["kind"], "math");
         assert_eq!(record["task"]["kind"], "math");
         assert!(record["completion"].is_string());
@@ -207,10 +228,19 @@ async fn filters_and_pages_return_exactly_the_matching_rows_and_exports_hold_as_
     let cases: Vec<(String, Predicate)> = vec![
         ("run_id=run-b".into(), Box::new(|_, s| s.run_id == "run-b")),
         ("verdict=correct".into(), Box::new(|_, s| s.verdict == "correct")),
-        ("policy=half&verdict=incorrect".into(), Box::new(|_, s| s.policy == "half" && s.verdict == "incorrect")),
+        (
+            "policy=half&verdict=incorrect".into(),
+            Box::new(|_, s| s.policy == "half" && s.verdict == "incorrect"),
+        ),
         ("min_reward=1.5".into(), Box::new(|_, s| s.reward >= 1.5)),
-        ("run_id=run-a&max_reward=1".into(), Box::new(|_, s| s.run_id == "run-a" && s.reward <= 1.0)),
-        ("verdict=no_answer&min_reward=0.5&max_reward=0.5".into(), Box::new(|_, s| s.verdict == "no_answer" && s.reward == 0.5)),
+        (
+            "run_id=run-a&max_reward=1".into(),
+            Box::new(|_, s| s.run_id == "run-a" && s.reward <= 1.0),
+        ),
+        (
+            "verdict=no_answer&min_reward=0.5&max_reward=0.5".into(),
+            Box::new(|_, s| s.verdict == "no_answer" && s.reward == 0.5),
+        ),
         ("kind=math&policy=r1".into(), Box::new(|_, s| s.policy == "r1")),
         ("kind=code".into(), Box::new(|_, _| false)),
         (
@@ -235,17 +265,28 @@ async fn filters_and_pages_return_exactly_the_matching_rows_and_exports_hold_as_
             .map(|(id, _)| id.as_str())
             .collect();
         let rows = list_all(&app, query).await;
-        let got: BTreeSet<&str> = rows.iter().map(|r| r["submission_id"].as_str().unwrap()).collect();
+        let got: BTreeSet<&str> = rows
+            .iter()
+            .map(|r| r["submission_id"].as_str().unwrap())
+            .collect();
         assert_eq!(got.len(), rows.len(), "{query}: no duplicates");
         assert_eq!(got, expected, "{query}");
 
-        let (status, jsonl) = app.get_text(&format!("/v1/submissions/export?format=jsonl&{query}")).await;
+        let (status, jsonl) = app
+            .get_text(&format!("/v1/submissions/export?format=jsonl&{query}"))
+            .await;
         assert_eq!(status, 200, "{jsonl}");
         let lines: Vec<Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), expected.len(), "jsonl {query}");
-        assert!(lines.iter().all(|l| expected.contains(l["submission_id"].as_str().unwrap())));
+        assert!(
+            lines
+                .iter()
+                .all(|l| expected.contains(l["submission_id"].as_str().unwrap()))
+        );
 
-        let (status, csv) = app.get_text(&format!("/v1/submissions/export?format=csv&{query}")).await;
+        let (status, csv) = app
+            .get_text(&format!("/v1/submissions/export?format=csv&{query}"))
+            .await;
         assert_eq!(status, 200, "{csv}");
         assert!(csv.starts_with("submission_id,created_at,run_id,"));
         assert_eq!(csv_records(&csv), expected.len(), "csv {query}");
@@ -270,12 +311,26 @@ async fn runs_report_counts_rates_and_a_verdict_histogram(backend: Backend) {
         let n = mine.len() as f64;
         assert_eq!(run["count"], mine.len());
         let mean = mine.iter().map(|s| s.reward).sum::<f64>() / n;
-        assert!((run["mean_reward"].as_f64().unwrap() - mean).abs() < 1e-9, "{run}");
+        assert!(
+            (run["mean_reward"].as_f64().unwrap() - mean).abs() < 1e-9,
+            "{run}"
+        );
         let accurate = mine.iter().filter(|s| s.verdict == "correct").count() as f64;
-        assert!((run["accuracy_rate"].as_f64().unwrap() - accurate / n).abs() < 1e-9, "{run}");
+        assert!(
+            (run["accuracy_rate"].as_f64().unwrap() - accurate / n).abs() < 1e-9,
+            "{run}"
+        );
         let formatted = mine.iter().filter(|s| s.format_ok).count() as f64;
-        assert!((run["format_rate"].as_f64().unwrap() - formatted / n).abs() < 1e-9, "{run}");
-        let histogram: u64 = run["verdicts"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+        assert!(
+            (run["format_rate"].as_f64().unwrap() - formatted / n).abs() < 1e-9,
+            "{run}"
+        );
+        let histogram: u64 = run["verdicts"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
         assert_eq!(histogram as usize, mine.len());
         let (first, last) = (
             OffsetDateTime::parse(run["first_seen"].as_str().unwrap(), &Rfc3339).unwrap(),
@@ -316,9 +371,14 @@ async fn reverification_reports_drift_when_a_stored_verdict_was_edited(backend: 
             &json!({ "run_id": "drift", "items": [math_item("q", "<think>t</think> \\boxed{\\frac{1}{2}}", "0.5")] }),
         )
         .await;
-    let id = reply.body["results"][0]["submission_id"].as_str().unwrap().to_owned();
+    let id = reply.body["results"][0]["submission_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
-    let same = app.post_json(&format!("/v1/submissions/{id}/reverify"), &json!({})).await;
+    let same = app
+        .post_json(&format!("/v1/submissions/{id}/reverify"), &json!({}))
+        .await;
     assert_eq!(same.status, 200, "{}", same.body);
     assert_eq!(same.body["drifted"], false);
     assert_eq!(same.body["old"]["verdict"], "correct");
@@ -332,7 +392,9 @@ async fn reverification_reports_drift_when_a_stored_verdict_was_edited(backend: 
         &id,
     )
     .await;
-    let drifted = app.post_json(&format!("/v1/submissions/{id}/reverify"), &json!({})).await;
+    let drifted = app
+        .post_json(&format!("/v1/submissions/{id}/reverify"), &json!({}))
+        .await;
     assert_eq!(drifted.status, 200, "{}", drifted.body);
     assert_eq!(drifted.body["drifted"], true);
     assert_eq!(drifted.body["old"]["verdict"], "incorrect");
@@ -355,12 +417,19 @@ async fn reverification_reports_drift_when_a_stored_verdict_was_edited(backend: 
 async fn retention_deletes_old_submissions_but_never_those_of_kept_runs(backend: Backend) {
     let Some(app) = app_on(backend).await else { return };
     let sent = send_mixed(&app, 3, 10).await;
-    let kept = app.client.put(format!("{}/v1/runs/run-b/keep", app.base)).send().await.unwrap();
+    let kept = app
+        .client
+        .put(format!("{}/v1/runs/run-b/keep", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(kept.status(), 200);
     let run = app.get("/v1/runs/run-b").await;
     assert_eq!(run.body["keep"], true);
 
-    let store = Store::connect(&app.database_url, Duration::from_secs(5)).await.unwrap();
+    let store = Store::connect(&app.database_url, Duration::from_secs(5))
+        .await
+        .unwrap();
     let deleted = store
         .prune(OffsetDateTime::now_utc() + time::Duration::seconds(1))
         .await
@@ -371,7 +440,12 @@ async fn retention_deletes_old_submissions_but_never_those_of_kept_runs(backend:
     assert_eq!(left.len(), in_b);
     assert!(left.iter().all(|r| r["run_id"] == "run-b"));
 
-    let released = app.client.delete(format!("{}/v1/runs/run-b/keep", app.base)).send().await.unwrap();
+    let released = app
+        .client
+        .delete(format!("{}/v1/runs/run-b/keep", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(released.status(), 200);
     let deleted = store
         .prune(OffsetDateTime::now_utc() + time::Duration::seconds(1))
@@ -399,7 +473,11 @@ async fn bad_query_parameters_are_refused_naming_the_parameter(backend: Backend)
     ] {
         let reply = app.get(&format!("/v1/submissions?{query}")).await;
         assert_eq!(reply.status, 422, "{query}: {}", reply.body);
-        assert_eq!(reply.error(), ("invalid_field".to_owned(), Some(field.to_owned())), "{query}");
+        assert_eq!(
+            reply.error(),
+            ("invalid_field".to_owned(), Some(field.to_owned())),
+            "{query}"
+        );
     }
     let reply = app.get("/v1/submissions/export?format=xml").await;
     assert_eq!(reply.status, 422);
