@@ -15,7 +15,10 @@ use verdict::{App, Config};
 const BATCH: usize = 64;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 fn bodies() -> Vec<Vec<u8>> {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global tracing subscriber: `RUST_LOG` filters (default `info`), and
@@ -28,6 +28,8 @@ pub struct Metrics {
     registry: Registry,
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
+    /// Requests being served or waiting for a concurrency slot: the queue depth operators watch.
+    pub http_in_flight: IntGauge,
     pub rewards: IntCounterVec,
     pub item_errors: IntCounterVec,
     pub verification_duration: HistogramVec,
@@ -51,6 +53,11 @@ impl Metrics {
             )
             .buckets(prometheus::exponential_buckets(0.000_1, 2.5, 14).expect("valid buckets")),
             &["method", "route"],
+        )
+        .expect("valid metric");
+        let http_in_flight = IntGauge::new(
+            "verdict_http_requests_in_flight",
+            "Requests in progress or queued for a concurrency slot",
         )
         .expect("valid metric");
         let rewards = IntCounterVec::new(
@@ -78,6 +85,7 @@ impl Metrics {
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
+            Box::new(http_in_flight.clone()),
             Box::new(rewards.clone()),
             Box::new(item_errors.clone()),
             Box::new(verification_duration.clone()),
@@ -88,6 +96,7 @@ impl Metrics {
             registry,
             http_requests,
             http_duration,
+            http_in_flight,
             rewards,
             item_errors,
             verification_duration,

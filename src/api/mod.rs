@@ -142,11 +142,29 @@ async fn track_metrics(State(state): State<AppState>, request: Request, next: Ne
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let _in_flight = InFlight::enter(&state.metrics.http_in_flight);
     let response = next.run(request).await;
     state
         .metrics
         .observe_request(&method, &route, response.status().as_u16(), started.elapsed());
     response
+}
+
+/// Counts a request as in flight until dropped, so a request abandoned by its client (its
+/// future dropped mid-way) still leaves the gauge.
+struct InFlight(prometheus::IntGauge);
+
+impl InFlight {
+    fn enter(gauge: &prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// Gives error responses produced by layers and the router (413, 408, 405…) the same JSON
