@@ -30,6 +30,8 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     /// Requests being served or waiting for a concurrency slot: the queue depth operators watch.
     pub http_in_flight: IntGauge,
+    /// Acknowledged submissions waiting in the spool for the database.
+    pub spool_backlog: IntGauge,
     pub rewards: IntCounterVec,
     pub item_errors: IntCounterVec,
     pub verification_duration: HistogramVec,
@@ -60,6 +62,11 @@ impl Metrics {
             "Requests in progress or queued for a concurrency slot",
         )
         .expect("valid metric");
+        let spool_backlog = IntGauge::new(
+            "verdict_spool_backlog_rows",
+            "Acknowledged submissions in the spool, not yet in the database",
+        )
+        .expect("valid metric");
         let rewards = IntCounterVec::new(
             Opts::new("verdict_rewards_total", "Judged items by task kind and verdict"),
             &["kind", "verdict"],
@@ -86,6 +93,7 @@ impl Metrics {
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(http_in_flight.clone()),
+            Box::new(spool_backlog.clone()),
             Box::new(rewards.clone()),
             Box::new(item_errors.clone()),
             Box::new(verification_duration.clone()),
@@ -97,6 +105,7 @@ impl Metrics {
             http_requests,
             http_duration,
             http_in_flight,
+            spool_backlog,
             rewards,
             item_errors,
             verification_duration,

@@ -5,6 +5,7 @@
 mod audit;
 mod error;
 mod math;
+mod openrlhf;
 mod ops;
 mod rewards;
 
@@ -74,6 +75,7 @@ impl AppState {
     ),
     paths(
         rewards::rewards,
+        openrlhf::get_reward,
         math::verify,
         audit::list_submissions,
         audit::get_submission,
@@ -98,6 +100,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/rewards", post(rewards::rewards))
         .route("/v1/math/verify", post(math::verify))
+        .route("/get_reward", post(openrlhf::get_reward))
         .route("/v1/submissions", get(audit::list_submissions))
         .route("/v1/submissions/export", get(audit::export))
         .route("/v1/submissions/{id}", get(audit::get_submission))

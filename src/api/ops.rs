@@ -70,6 +70,11 @@ pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    // The backlog is read at scrape time: the recorder knows it, the registry only reports it.
+    state
+        .metrics
+        .spool_backlog
+        .set(i64::try_from(state.recorder.backlog()).unwrap_or(i64::MAX));
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         state.metrics.render(),

@@ -113,7 +113,29 @@ pub async fn rewards(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RewardRequest>,
 ) -> Result<Json<RewardResponse>, ApiError> {
-    if let Some(run_id) = &request.run_id
+    let results = judge_batch(
+        &state,
+        request.run_id.as_deref(),
+        request.policy.as_deref(),
+        request.items,
+    )
+    .await?;
+    Ok(Json(RewardResponse {
+        run_id: request.run_id,
+        policy: state.policy_name(request.policy.as_deref()),
+        results,
+    }))
+}
+
+/// Judges raw items under the named policy and records every judged one: the shared core of
+/// `/v1/rewards` and the OpenRLHF endpoint. Returns once the submissions are durable.
+pub(super) async fn judge_batch(
+    state: &AppState,
+    run_id: Option<&str>,
+    policy: Option<&str>,
+    items: Vec<Value>,
+) -> Result<Vec<ItemResult>, ApiError> {
+    if let Some(run_id) = run_id
         && (run_id.is_empty() || run_id.len() > MAX_RUN_ID_LEN)
     {
         return Err(ApiError::invalid_field(
@@ -121,22 +143,18 @@ pub async fn rewards(
             format!("must be 1 to {MAX_RUN_ID_LEN} bytes long"),
         ));
     }
-    let policy = state.policy(request.policy.as_deref())?;
+    let policy = state.policy(policy)?;
     let max_items = state.config.limits.max_batch_items;
-    if request.items.len() > max_items {
+    if items.len() > max_items {
         return Err(ApiError::invalid_field(
             "items",
-            format!(
-                "a batch holds at most {max_items} items, got {}",
-                request.items.len()
-            ),
+            format!("a batch holds at most {max_items} items, got {}", items.len()),
         ));
     }
 
-    let items = request.items;
     let metrics = state.metrics.clone();
     let audit = AuditContext {
-        run_id: request.run_id.clone(),
+        run_id: run_id.map(str::to_owned),
         policy_version: policy.version(),
     };
     // Judging is CPU work; keep it off the async workers so health checks and other requests
@@ -159,12 +177,7 @@ pub async fn rewards(
     // The ids in the response are a durability promise: answer only once the batch is
     // committed or spooled.
     state.recorder.record(submissions).await?;
-
-    Ok(Json(RewardResponse {
-        run_id: request.run_id,
-        policy: state.policy_name(request.policy.as_deref()),
-        results,
-    }))
+    Ok(results)
 }
 
 /// What every submission of one request shares.

@@ -4,5 +4,6 @@ mod audit;
 mod errors;
 mod helpers;
 mod math_verify;
+mod openrlhf;
 mod ops;
 mod rewards;

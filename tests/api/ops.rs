@@ -47,7 +47,15 @@ async fn the_openapi_document_lists_every_route() {
     let paths = reply.body["paths"].as_object().expect("paths");
     for route in [
         "/v1/rewards",
+        "/get_reward",
         "/v1/math/verify",
+        "/v1/submissions",
+        "/v1/submissions/export",
+        "/v1/submissions/{id}",
+        "/v1/submissions/{id}/reverify",
+        "/v1/runs",
+        "/v1/runs/{run_id}",
+        "/v1/runs/{run_id}/keep",
         "/healthz",
         "/readyz",
         "/metrics",
@@ -56,4 +64,51 @@ async fn the_openapi_document_lists_every_route() {
         assert!(paths.contains_key(route), "missing {route}");
     }
     assert!(reply.body["components"]["schemas"]["RewardRequest"].is_object());
+}
+
+#[tokio::test]
+async fn every_prometheus_metric_of_the_dashboard_is_exported() {
+    let app = spawn_app().await;
+    // One reward and one bad item, so that every labelled family has a series to show.
+    app.post_json(
+        "/v1/rewards",
+        &json!({ "items": [math_item("a", "<think>t</think> \\boxed{4}", "4"), { "completion": 1 }] }),
+    )
+    .await;
+    let (_, exposition) = app.get_text("/metrics").await;
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/deploy/grafana/dashboards/verdict.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut checked = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let Some(expr) = target["expr"].as_str() else {
+                continue;
+            };
+            for name in metric_names(expr) {
+                // The sandbox histogram arrives with the code sandbox.
+                if name.starts_with("verdict_sandbox_") {
+                    continue;
+                }
+                assert!(
+                    exposition.contains(&format!("\n{name}")),
+                    "dashboard uses {name}, which /metrics lacks"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 8, "only {checked} metric references found");
+}
+
+fn metric_names(expr: &str) -> Vec<String> {
+    expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("verdict_"))
+        .map(str::to_owned)
+        .collect()
 }

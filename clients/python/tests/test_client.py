@@ -105,3 +105,18 @@ def test_an_unreachable_server_raises_after_the_retries():
     client = VerdictClient("http://127.0.0.1:9", retries=2, backoff=0.01, timeout=1)
     with pytest.raises(VerdictError, match="3 attempts"):
         client.rewards([{"completion": GOOD, "task": math_task(4)}])
+
+
+def test_openrlhf_shaped_request_matches_the_rewards_endpoint(verdict_url):
+    prompt = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"
+    responses = [GOOD, WRONG, UNFORMATTED]
+    request = urllib.request.Request(
+        verdict_url + "/get_reward?run_id=openrlhf-client-test",
+        data=json.dumps({"query": [prompt + r for r in responses], "prompts": [prompt] * 3, "labels": ["4"] * 3}).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request) as response:
+        reply = json.loads(response.read())
+    direct = post_rewards(verdict_url, [{"completion": r, "task": {"kind": "math", "answer": "4"}} for r in responses])
+    assert reply["rewards"] == [result["reward"] for result in direct] == [2.0, 1.0, 1.0]
