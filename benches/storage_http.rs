@@ -4,6 +4,10 @@
 //! `VERDICT_TEST_POSTGRES_URL` names a server (`scripts/with-postgres.sh cargo bench --bench
 //! storage_http`; `WITH_POSTGRES_FSYNC=on` for a durable server). Every batch is committed
 //! before its response, so the figures include the audit writes.
+//!
+//! The baseline, measured first in the same run, is the same items judged in-process on every
+//! core with no HTTP and no storage: the ceiling the service could reach if serving and
+//! auditing were free.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -100,10 +104,51 @@ async fn measure(label: &str, database_url: String, bodies: &[Vec<u8>]) {
     );
 }
 
+/// The same items judged directly on every core: no HTTP, no storage.
+fn measure_judging_only(bodies: &[Vec<u8>]) {
+    let seconds: u64 = env_or("VERDICT_BENCH_SECONDS", 5);
+    let policy = verdict::reward::PolicySet::new(&Default::default())
+        .unwrap()
+        .default_policy();
+    let items: Vec<verdict::reward::RewardItem> = bodies
+        .iter()
+        .flat_map(|body| {
+            let request: Value = serde_json::from_slice(body).unwrap();
+            request["items"].as_array().unwrap().clone()
+        })
+        .map(|raw| verdict::api::parse_item(raw).unwrap())
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let judged: usize = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut count = 0;
+                    while Instant::now() < deadline {
+                        for item in &items {
+                            std::hint::black_box(verdict::reward::judge(item, &policy).unwrap());
+                            count += 1;
+                        }
+                    }
+                    count
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().unwrap()).sum()
+    });
+    println!(
+        "storage_http baseline (judging only, {threads} threads, no HTTP, no storage): {:.0} rewards/s",
+        judged as f64 / started.elapsed().as_secs_f64()
+    );
+}
+
 fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let bodies = bodies();
+        measure_judging_only(&bodies);
         let sqlite_dir = tempfile::tempdir().unwrap();
         let sqlite = format!("sqlite://{}", sqlite_dir.path().join("bench.db").display());
         measure("sqlite", sqlite, &bodies).await;
