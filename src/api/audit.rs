@@ -184,7 +184,7 @@ fn not_found(what: &str, id: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no {what} `{id}`"))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubmissionPage {
     pub submissions: Vec<Submission>,
     /// Pass as `cursor` for the next (older) page; absent on the last page.
@@ -208,7 +208,7 @@ pub struct SubmissionPage {
         ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
     ),
     responses(
-        (status = 200, description = "`{submissions: [...], next_cursor}`", content_type = "application/json"),
+        (status = 200, description = "A page of submissions, newest first", body = SubmissionPage),
         (status = 422, description = "A parameter is invalid; `field` names it", body = ErrorBody),
         (status = 503, description = "The database is unavailable", body = ErrorBody),
     )
@@ -240,7 +240,7 @@ pub async fn list_submissions(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubmissionRecord {
     #[serde(flatten)]
     pub submission: Submission,
@@ -254,7 +254,7 @@ pub struct SubmissionRecord {
     path = "/v1/submissions/{id}",
     params(("id" = String, Path, description = "The `submission_id` of a reward result")),
     responses(
-        (status = 200, description = "The stored record", content_type = "application/json"),
+        (status = 200, description = "The stored record", body = SubmissionRecord),
         (status = 404, description = "No such submission", body = ErrorBody),
     )
 )]
@@ -274,7 +274,7 @@ pub async fn get_submission(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReverifyResponse {
     pub submission_id: String,
     pub reverification_id: String,
@@ -284,13 +284,14 @@ pub struct ReverifyResponse {
     pub new: Outcome,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Outcome {
     pub verdict: String,
     pub reward: f64,
     pub policy_version: String,
     pub service_version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub details: Option<Value>,
 }
 
@@ -301,7 +302,7 @@ pub struct Outcome {
     path = "/v1/submissions/{id}/reverify",
     params(("id" = String, Path, description = "The `submission_id` to judge again")),
     responses(
-        (status = 200, description = "`{drifted, old, new}`", content_type = "application/json"),
+        (status = 200, description = "Old and new outcomes and whether they drifted", body = ReverifyResponse),
         (status = 404, description = "No such submission", body = ErrorBody),
         (status = 409, description = "The submission's policy is no longer configured", body = ErrorBody),
     )
@@ -563,7 +564,7 @@ fn csv_field(out: &mut Vec<u8>, field: &str) {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RunList {
     pub runs: Vec<RunStats>,
 }
@@ -574,7 +575,7 @@ pub struct RunList {
     path = "/v1/runs",
     params(("limit" = Option<u32>, Query, description = "Most runs listed, 1 to 1000 (default 100)")),
     responses(
-        (status = 200, description = "`{runs: [{run_id, count, mean_reward, accuracy_rate, format_rate, verdicts, first_seen, last_seen, keep}]}`", content_type = "application/json"),
+        (status = 200, description = "Every run with its aggregates", body = RunList),
         (status = 422, description = "A parameter is invalid; `field` names it", body = ErrorBody),
     )
 )]
@@ -597,7 +598,7 @@ pub async fn list_runs(
     path = "/v1/runs/{run_id}",
     params(("run_id" = String, Path, description = "The `run_id` sent with `/v1/rewards`")),
     responses(
-        (status = 200, description = "The run's aggregates", content_type = "application/json"),
+        (status = 200, description = "The run's aggregates", body = RunStats),
         (status = 404, description = "No submission carries this run id", body = ErrorBody),
     )
 )]
@@ -616,7 +617,7 @@ pub async fn get_run(
         .ok_or_else(|| not_found("run", &run_id))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeepMark {
     pub run_id: String,
     pub keep: bool,
@@ -629,7 +630,7 @@ pub struct KeepMark {
     path = "/v1/runs/{run_id}/keep",
     params(("run_id" = String, Path, description = "The run to keep")),
     responses(
-        (status = 200, description = "`{run_id, keep: true}`", content_type = "application/json"),
+        (status = 200, description = "The run is kept", body = KeepMark),
         (status = 422, description = "The run id is empty or too long", body = ErrorBody),
     )
 )]
@@ -645,7 +646,7 @@ pub async fn keep_run(
     delete,
     path = "/v1/runs/{run_id}/keep",
     params(("run_id" = String, Path, description = "The run to release")),
-    responses((status = 200, description = "`{run_id, keep: false}`", content_type = "application/json"))
+    responses((status = 200, description = "The run is no longer kept", body = KeepMark))
 )]
 pub async fn unkeep_run(
     State(state): State<AppState>,

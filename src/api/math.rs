@@ -17,6 +17,7 @@ const MAX_ANSWER_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "gold": "\\dfrac{9}{7}", "prediction": "\\boxed{\\frac{18}{14}}" }))]
 pub struct VerifyRequest {
     /// The reference answer as a dataset writes it (`\dfrac{9}{7}`, `$x=3$`, `0.5`).
     pub gold: String,

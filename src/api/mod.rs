@@ -3,6 +3,7 @@
 //! call the domain, encode.
 
 mod audit;
+mod docs;
 mod error;
 mod math;
 mod openrlhf;
@@ -88,7 +89,8 @@ impl AppState {
         ops::healthz,
         ops::readyz,
         ops::metrics,
-        ops::openapi
+        ops::openapi,
+        docs::docs
     ),
     components(schemas(ErrorBody, ErrorDetail))
 )]
@@ -115,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
+        .route("/docs", get(docs::docs))
         .fallback(|| async { ApiError::from_status(StatusCode::NOT_FOUND) })
         // Innermost first: the body limit is checked by the extractor (413), requests beyond
         // the concurrency limit wait in line, and the deadline covers the wait.

@@ -21,6 +21,16 @@ const MAX_RUN_ID_LEN: usize = 256;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "run_id": "grpo-2026-11-28-a",
+    "policy": "r1",
+    "items": [{
+        "id": "p17-s3",
+        "prompt": "What is 1/2 of 1?",
+        "completion": "<think>half of one</think> The answer is \\boxed{\\frac{1}{2}}",
+        "task": { "kind": "math", "answer": "0.5" }
+    }]
+}))]
 pub struct RewardRequest {
     /// Groups the items of one training run for auditing.
     pub run_id: Option<String>,

@@ -56,7 +56,7 @@ pub enum StoreError {
 
 /// One judged item, as stored and as read back. Items that failed with an `error` are never
 /// submissions: they were not scored, so there is nothing to audit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Submission {
     /// Sortable (ULID): newest first is descending id order.
     pub submission_id: String,
@@ -68,6 +68,7 @@ pub struct Submission {
     pub policy_version: String,
     pub kind: String,
     /// The task as the caller sent it.
+    #[schema(value_type = Object)]
     pub task: Value,
     pub prompt: Option<String>,
     pub completion: String,
@@ -75,11 +76,14 @@ pub struct Submission {
     pub verdict: String,
     pub format_ok: bool,
     pub reward: f64,
+    #[schema(value_type = Object)]
     pub components: Value,
+    #[schema(value_type = Object)]
     pub details: Value,
     pub elapsed_ms: f64,
     pub service_version: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
 }
 
@@ -99,7 +103,7 @@ pub struct SubmissionFilter {
 }
 
 /// Per-run aggregates for auditors.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunStats {
     pub run_id: String,
     pub count: u64,
@@ -110,15 +114,17 @@ pub struct RunStats {
     pub format_rate: f64,
     pub verdicts: BTreeMap<String, u64>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub first_seen: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub last_seen: OffsetDateTime,
     /// Retention (`verdict prune`) never deletes a kept run.
     pub keep: bool,
 }
 
 /// A re-judging of a stored submission with the code and policy of the day.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Reverification {
     pub reverification_id: String,
     pub submission_id: String,
@@ -129,8 +135,10 @@ pub struct Reverification {
     pub new_verdict: String,
     pub new_reward: f64,
     pub drifted: bool,
+    #[schema(value_type = Object)]
     pub details: Value,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
 }
 
