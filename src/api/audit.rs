@@ -47,6 +47,63 @@ const VERDICTS: [&str; 12] = [
     "no_code",
 ];
 
+/// The filters of `/v1/submissions` and its export, as documented in the OpenAPI document.
+/// Decoding is done by [`Params`], which also refuses unknown parameters; this type only
+/// describes them.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "describes the query parameters; `Params` decodes them")]
+pub struct SubmissionQuery {
+    /// Only this run.
+    #[param(min_length = 1, max_length = 256)]
+    run_id: Option<String>,
+    /// Only this task kind.
+    #[param(inline, value_type = Option<String>, pattern = "^(math|code)$")]
+    kind: Option<String>,
+    /// Only this verdict.
+    #[param(value_type = Option<String>, pattern = "^(correct|incorrect|no_answer|unparsable|accepted|wrong_answer|time_limit_exceeded|memory_limit_exceeded|output_limit_exceeded|runtime_error|compile_error|no_code)$")]
+    verdict: Option<String>,
+    /// Only this policy name.
+    #[param(min_length = 1, max_length = 256)]
+    policy: Option<String>,
+    /// Reward at least this (not above `max_reward`).
+    min_reward: Option<f64>,
+    /// Reward at most this.
+    max_reward: Option<f64>,
+    /// Created at or after this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    since: Option<String>,
+    /// Created before this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    until: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9A-HJKMNP-TV-Z]{26}$")]
+    cursor: Option<String>,
+    /// Page size (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// The export's own parameter, beside the [`SubmissionQuery`] filters.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "describes the query parameter; `Params` decodes it")]
+pub struct ExportQuery {
+    /// `jsonl` (default) or `csv`.
+    #[param(value_type = Option<String>, pattern = "^(jsonl|csv)$")]
+    format: Option<String>,
+}
+
+/// The page size of `/v1/runs`.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "describes the query parameter; `Params` decodes it")]
+pub struct RunsQuery {
+    /// Most runs listed (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
 /// The raw query pairs, consumed parameter by parameter; whatever is left is unknown.
 struct Params(Vec<(String, String)>);
 
@@ -195,18 +252,7 @@ pub struct SubmissionPage {
 #[utoipa::path(
     get,
     path = "/v1/submissions",
-    params(
-        ("run_id" = Option<String>, Query, description = "Only this run"),
-        ("kind" = Option<String>, Query, description = "`math` or `code`"),
-        ("verdict" = Option<String>, Query, description = "Only this verdict"),
-        ("policy" = Option<String>, Query, description = "Only this policy name"),
-        ("min_reward" = Option<f64>, Query, description = "Reward at least this"),
-        ("max_reward" = Option<f64>, Query, description = "Reward at most this"),
-        ("since" = Option<String>, Query, description = "Created at or after (RFC 3339)"),
-        ("until" = Option<String>, Query, description = "Created before (RFC 3339)"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
-        ("limit" = Option<u32>, Query, description = "Page size, 1 to 1000 (default 100)"),
-    ),
+    params(SubmissionQuery),
     responses(
         (status = 200, description = "A page of submissions, newest first", body = SubmissionPage),
         (status = 422, description = "A parameter is invalid; `field` names it", body = ErrorBody),
@@ -407,10 +453,7 @@ enum Format {
 #[utoipa::path(
     get,
     path = "/v1/submissions/export",
-    params(
-        ("format" = Option<String>, Query, description = "`jsonl` (default) or `csv`"),
-        ("run_id" = Option<String>, Query, description = "The same filters as /v1/submissions"),
-    ),
+    params(ExportQuery, SubmissionQuery),
     responses(
         (status = 200, description = "One submission per line (JSONL) or row (CSV), newest first", content_type = "application/x-ndjson"),
         (status = 422, description = "A parameter is invalid; `field` names it", body = ErrorBody),
@@ -573,7 +616,7 @@ pub struct RunList {
 #[utoipa::path(
     get,
     path = "/v1/runs",
-    params(("limit" = Option<u32>, Query, description = "Most runs listed, 1 to 1000 (default 100)")),
+    params(RunsQuery),
     responses(
         (status = 200, description = "Every run with its aggregates", body = RunList),
         (status = 422, description = "A parameter is invalid; `field` names it", body = ErrorBody),

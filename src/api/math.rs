@@ -20,6 +20,7 @@ const MAX_ANSWER_BYTES: usize = 256 * 1024;
 #[schema(example = json!({ "gold": "\\dfrac{9}{7}", "prediction": "\\boxed{\\frac{18}{14}}" }))]
 pub struct VerifyRequest {
     /// The reference answer as a dataset writes it (`\dfrac{9}{7}`, `$x=3$`, `0.5`).
+    #[schema(pattern = r"\S")]
     pub gold: String,
     /// The predicted answer (a `\boxed{}` wrapper is allowed).
     pub prediction: String,
@@ -50,6 +51,8 @@ pub struct VerifyResponse {
     responses(
         (status = 200, description = "The comparison and its evidence", body = VerifyResponse),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
         (status = 422, description = "Missing field, unknown policy or unparsable gold", body = ErrorBody),
     )
 )]

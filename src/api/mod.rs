@@ -96,6 +96,36 @@ impl AppState {
 )]
 pub struct ApiDoc;
 
+/// The OpenAPI document of this server: the static one with the policy names this server knows
+/// filled in, so clients and contract tests see which `policy` values it accepts.
+pub fn openapi_document(state: &AppState) -> serde_json::Value {
+    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let mut names: Vec<serde_json::Value> = state
+        .config
+        .policies
+        .names()
+        .map(serde_json::Value::from)
+        .collect();
+    // The field is optional: `null` means the default policy.
+    names.push(serde_json::Value::Null);
+    for schema in ["RewardRequest", "VerifyRequest"] {
+        if let Some(policy) = document.pointer_mut(&format!("/components/schemas/{schema}/properties/policy"))
+        {
+            policy["enum"] = serde_json::Value::from(names.clone());
+        }
+    }
+    names.pop();
+    if let Some(parameters) = document
+        .pointer_mut("/paths/~1get_reward/post/parameters")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        for parameter in parameters.iter_mut().filter(|p| p["name"] == "policy") {
+            parameter["schema"]["enum"] = serde_json::Value::from(names.clone());
+        }
+    }
+    document
+}
+
 /// The router with every route and layer.
 pub fn router(state: AppState) -> Router {
     let limits = state.config.limits.clone();

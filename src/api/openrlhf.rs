@@ -57,6 +57,8 @@ pub struct GetRewardResponse {
     responses(
         (status = 200, description = "One reward per query, in order", body = GetRewardResponse),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
         (status = 422, description = "Lists of different lengths or a wrong shape", body = ErrorBody),
     )
 )]

@@ -115,6 +115,7 @@ pub struct FailedItem {
         (status = 200, description = "One result per item, in order", body = RewardResponse),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
         (status = 422, description = "Body of the wrong shape, unknown policy or too many items", body = ErrorBody),
         (status = 503, description = "Neither the database nor the spool could store the results", body = ErrorBody),
     )
