@@ -178,6 +178,13 @@ fn grade_line(line: &str, policy: &Policy) -> Graded {
         }
     };
     let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
-    let result = parse_item(raw).and_then(|item| reward::judge(&item, policy));
+    let result = parse_item(raw).and_then(|item| match item.task {
+        reward::Task::Code(_) => Err(ItemError::new(
+            "unsupported_offline",
+            "task.kind",
+            "`verdict check` grades math items; send code items to `verdict serve`",
+        )),
+        reward::Task::Math { .. } => reward::judge(&item, policy),
+    });
     (id, result)
 }

@@ -29,6 +29,10 @@ pub struct ServerArgs {
     /// Folder for sandbox images, compiled modules and the write spool.
     #[arg(long, env = "VERDICT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Folder for the sandbox's language images and compiled modules (default: the data dir);
+    /// replicas and test runs may share one.
+    #[arg(long, env = "VERDICT_SANDBOX_DIR")]
+    pub sandbox_dir: Option<PathBuf>,
     /// Largest accepted request body in bytes.
     #[arg(long, env = "VERDICT_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -54,6 +58,7 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     database_url: Option<String>,
     data_dir: Option<PathBuf>,
+    sandbox_dir: Option<PathBuf>,
     max_body_bytes: Option<usize>,
     max_batch_items: Option<usize>,
     request_timeout_ms: Option<u64>,
@@ -88,6 +93,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub database_url: String,
     pub data_dir: PathBuf,
+    /// Sandbox images and compiled modules.
+    pub sandbox_dir: PathBuf,
     pub limits: HttpLimits,
     pub policies: PolicySet,
     /// How long a write waits for the database before the batch is spooled.
@@ -168,17 +175,23 @@ impl Config {
                 problem: format!("expected sqlite://FILE or postgres://…, got `{database_url}`"),
             });
         }
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(default_data_dir);
         Ok(Self {
             listen: args
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
             database_url,
-            data_dir: args
-                .data_dir
+            sandbox_dir: args
+                .sandbox_dir
                 .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(default_data_dir),
+                .or(file.sandbox_dir)
+                .unwrap_or_else(|| data_dir.clone()),
+            data_dir,
             limits,
             policies: PolicySet::new(&file.policies)?,
             store_timeout: match args.store_timeout_ms.or(file.store_timeout_ms) {
@@ -195,11 +208,15 @@ impl Config {
     }
 
     /// A configuration for tests and embedding: listens on `127.0.0.1:0`, default limits, and
-    /// a fresh SQLite database file inside `data_dir`.
+    /// a fresh SQLite database file inside `data_dir`. The sandbox images are shared by every
+    /// test (`VERDICT_SANDBOX_DIR`, else the default data dir), so they are fetched once.
     pub fn for_tests(data_dir: PathBuf) -> Self {
         Self {
             listen: ([127, 0, 0, 1], 0).into(),
             database_url: format!("sqlite://{}", data_dir.join("verdict.db").display()),
+            sandbox_dir: std::env::var_os("VERDICT_SANDBOX_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(default_data_dir),
             data_dir,
             limits: HttpLimits::default(),
             policies: PolicySet::new(&BTreeMap::new()).expect("the built-in policy is valid"),

@@ -1,6 +1,6 @@
 //! verdict: a reward oracle for reinforcement learning of reasoning models. It judges a
 //! completion's format (`<think>…</think>` then an answer) and accuracy (an exact math
-//! comparison) and answers with a reward and the evidence for it.
+//! comparison, or tests run in a WebAssembly sandbox) and answers with a reward and the evidence for it.
 
 /// HTTP routes, shared state and middleware; handlers decode, call the domain, encode.
 pub mod api;
@@ -8,6 +8,8 @@ pub mod api;
 pub mod app;
 /// Offline grading of a JSONL file with the same code as the server (`verdict check`).
 pub mod check;
+/// The code sandbox: untrusted programs in wasmtime with exact limits, and the test harness.
+pub mod code;
 /// The `<think>…</think>` layout of a completion: answer part and format check.
 pub mod completion;
 /// Flags, environment and `verdict.toml` merged into one validated `Config`.

@@ -3,8 +3,6 @@
 //! retention respects. Query parameters are parsed here once, naming the offending parameter
 //! when one is wrong.
 
-use std::panic::AssertUnwindSafe;
-
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
@@ -18,8 +16,8 @@ use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::rewards::parse_item;
-use crate::reward::{self, ItemError};
+use super::rewards::{judge_one, parse_item};
+
 use crate::store::{self, Reverification, RunStats, Store, Submission, SubmissionFilter};
 
 /// Page size when the caller gives none.
@@ -379,21 +377,10 @@ pub async fn reverify(
         "completion": old.completion,
         "task": old.task,
     });
-    let judging_policy = policy.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        let item = parse_item(raw)?;
-        std::panic::catch_unwind(AssertUnwindSafe(|| reward::judge(&item, &judging_policy))).unwrap_or_else(
-            |_| {
-                Err(ItemError {
-                    code: "internal_error",
-                    message: "the verifier failed on this item".into(),
-                    field: None,
-                })
-            },
-        )
-    })
-    .await
-    .map_err(|error| ApiError::internal(&error))?;
+    let outcome = match parse_item(raw) {
+        Ok(item) => judge_one(&state, item, policy.clone()).await,
+        Err(error) => Err(error),
+    };
 
     // An item today's code cannot judge at all has drifted too: it is reported as verdict
     // `error`, with the reason in the details, never as a reward of 0 that was earned.

@@ -3,12 +3,14 @@
 //! call the domain, encode.
 
 mod audit;
+mod code_task;
 mod docs;
 mod error;
 mod math;
 mod openrlhf;
 mod ops;
 mod rewards;
+mod sandbox;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,11 +42,14 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The audit store behind its spool: every judged item is recorded through it.
     pub recorder: Arc<Recorder>,
+    /// The code sandbox, built on first use.
+    pub sandbox: Arc<sandbox::LazySandbox>,
 }
 
 impl AppState {
     pub fn new(config: Config, recorder: Arc<Recorder>) -> Self {
         Self {
+            sandbox: Arc::new(sandbox::LazySandbox::new(config.sandbox_dir.clone())),
             config: Arc::new(config),
             metrics: Metrics::new(),
             recorder,

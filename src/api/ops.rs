@@ -57,7 +57,7 @@ pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
             "degraded"
         },
         policies: state.config.policies.names().map(str::to_owned).collect(),
-        kinds: vec!["math"],
+        kinds: vec!["math", "code"],
         storage: Storage {
             backend: health.backend,
             database_reachable: health.database_reachable,

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::AppState;
 use super::error::{ApiError, ApiJson, ErrorBody};
-use crate::reward::{self, ItemError, Judgement, MathDetails, Policy, RewardItem, Task, TaskKind, Verdict};
+use crate::reward::{self, Details, ItemError, Judgement, Policy, RewardItem, Task, TaskKind, Verdict};
 use crate::store::{self, Submission};
 
 /// Longest accepted `run_id`, so ids stay usable as labels and keys.
@@ -97,7 +97,7 @@ pub struct JudgedItem {
     pub verdict: Verdict,
     pub format_ok: bool,
     pub extracted: Option<String>,
-    pub details: MathDetails,
+    pub details: Details,
     pub elapsed_ms: f64,
 }
 
@@ -163,28 +163,78 @@ pub(super) async fn judge_batch(
         ));
     }
 
-    let metrics = state.metrics.clone();
     let audit = AuditContext {
         run_id: run_id.map(str::to_owned),
         policy_version: policy.version(),
     };
-    // Judging is CPU work; keep it off the async workers so health checks and other requests
-    // stay responsive while a large batch is graded.
-    let (results, submissions) = tokio::task::spawn_blocking(move || {
-        let mut submissions = Vec::with_capacity(items.len());
-        let results = items
+    // Decoding and math judging are CPU work: off the async workers, so health checks and
+    // other requests stay responsive while a large batch is graded. Code items wait for the
+    // sandbox, which runs them concurrently.
+    let math_policy = policy.clone();
+    let mut slots = tokio::task::spawn_blocking(move || {
+        items
             .into_iter()
-            .enumerate()
-            .map(|(index, raw)| {
-                let result = judge_raw(raw, &policy, &audit, &mut submissions);
-                record(&metrics, &result);
-                prefix_field(result, index)
+            .map(|raw| {
+                let mut slot = Slot::decode(raw);
+                if let Ok(item) = &slot.item
+                    && matches!(item.task, Task::Math { .. })
+                {
+                    slot.outcome = Some(guarded(|| reward::judge(item, &math_policy)));
+                }
+                slot
             })
-            .collect::<Vec<_>>();
-        (results, submissions)
+            .collect::<Vec<_>>()
     })
     .await
     .map_err(|error| ApiError::internal(&error))?;
+
+    let code_slots: Vec<usize> = (0..slots.len())
+        .filter(|&index| slots[index].outcome.is_none() && slots[index].item.is_ok())
+        .collect();
+    if !code_slots.is_empty() {
+        match state.sandbox.get().await {
+            Ok(sandbox) => {
+                let runs = code_slots.iter().map(|&index| {
+                    let (sandbox, policy) = (sandbox.clone(), policy.clone());
+                    let item = slots[index].item.as_ref().ok().cloned();
+                    async move {
+                        match item {
+                            Some(RewardItem {
+                                completion,
+                                task: Task::Code(task),
+                                ..
+                            }) => reward::judge_code(&completion, &task, &policy, &sandbox).await,
+                            _ => Err(ItemError {
+                                code: "internal_error",
+                                message: "the item was not judged".into(),
+                                field: None,
+                            }),
+                        }
+                    }
+                });
+                let outcomes = futures_util::future::join_all(runs).await;
+                for (index, outcome) in code_slots.into_iter().zip(outcomes) {
+                    slots[index].outcome = Some(outcome);
+                }
+            }
+            Err(error) => {
+                for index in code_slots {
+                    slots[index].outcome = Some(Err(error.clone()));
+                }
+            }
+        }
+    }
+
+    let mut submissions = Vec::with_capacity(slots.len());
+    let results: Vec<ItemResult> = slots
+        .into_iter()
+        .enumerate()
+        .map(|(index, slot)| {
+            let result = slot.finish(&policy, &audit, &mut submissions);
+            record(&state.metrics, &result);
+            prefix_field(result, index)
+        })
+        .collect();
     // The ids in the response are a durability promise: answer only once the batch is
     // committed or spooled.
     state.recorder.record(submissions).await?;
@@ -197,48 +247,90 @@ struct AuditContext {
     policy_version: String,
 }
 
-/// Decodes one raw item and judges it; a panic inside a verifier becomes an `internal_error`
-/// on that item instead of taking the batch down. A judged item adds its record to
-/// `submissions`.
-fn judge_raw(
-    raw: Value,
-    policy: &Arc<Policy>,
-    audit: &AuditContext,
-    submissions: &mut Vec<Submission>,
-) -> ItemResult {
-    let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
-    // The task as sent is part of the record: reverification parses it again.
-    let task = raw.get("task").cloned().unwrap_or(Value::Null);
-    let item = match parse_item(raw) {
-        Ok(item) => item,
-        Err(error) => return ItemResult::Failed(FailedItem { id, error }),
-    };
-    let kind = item.task.kind();
-    match std::panic::catch_unwind(AssertUnwindSafe(|| reward::judge(&item, policy))) {
-        Ok(Ok(judgement)) => {
-            let submission = submission(item, task, kind, &judgement, policy, audit);
-            let result = judged(
-                submission.item_id.clone(),
-                submission.submission_id.clone(),
-                kind,
-                judgement,
-            );
-            submissions.push(submission);
-            ItemResult::Judged(result)
-        }
-        Ok(Err(error)) => ItemResult::Failed(FailedItem { id: item.id, error }),
-        Err(_) => {
-            tracing::error!(item = ?item.id, "verifier panicked");
-            ItemResult::Failed(FailedItem {
-                id: item.id,
-                error: ItemError {
-                    code: "internal_error",
-                    message: "the verifier failed on this item; it was not scored".into(),
-                    field: None,
-                },
-            })
+/// One item on its way through a batch: decoded (or not), then judged (or not).
+struct Slot {
+    id: Option<String>,
+    /// The task as sent: part of the record, since reverification parses it again.
+    task: Value,
+    item: Result<RewardItem, ItemError>,
+    outcome: Option<Result<Judgement, ItemError>>,
+}
+
+impl Slot {
+    fn decode(raw: Value) -> Self {
+        let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
+        let task = raw.get("task").cloned().unwrap_or(Value::Null);
+        Self {
+            id,
+            task,
+            item: parse_item(raw),
+            outcome: None,
         }
     }
+
+    /// The item's result; a judged item adds its record to `submissions`.
+    fn finish(self, policy: &Policy, audit: &AuditContext, submissions: &mut Vec<Submission>) -> ItemResult {
+        let item = match self.item {
+            Ok(item) => item,
+            Err(error) => return ItemResult::Failed(FailedItem { id: self.id, error }),
+        };
+        let outcome = self.outcome.unwrap_or_else(|| {
+            Err(ItemError {
+                code: "internal_error",
+                message: "the item was not judged".into(),
+                field: None,
+            })
+        });
+        match outcome {
+            Ok(judgement) => {
+                let kind = item.task.kind();
+                let submission = submission(item, self.task, kind, &judgement, policy, audit);
+                let result = judged(
+                    submission.item_id.clone(),
+                    submission.submission_id.clone(),
+                    kind,
+                    judgement,
+                );
+                submissions.push(submission);
+                ItemResult::Judged(result)
+            }
+            Err(error) => ItemResult::Failed(FailedItem { id: item.id, error }),
+        }
+    }
+}
+
+/// Judges one decoded item: math off the async workers, code in the sandbox.
+pub(super) async fn judge_one(
+    state: &AppState,
+    item: RewardItem,
+    policy: Arc<Policy>,
+) -> Result<Judgement, ItemError> {
+    if let Task::Code(task) = &item.task {
+        let sandbox = state.sandbox.get().await?;
+        return reward::judge_code(&item.completion, task, &policy, &sandbox).await;
+    }
+    tokio::task::spawn_blocking(move || guarded(|| reward::judge(&item, &policy)))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ItemError {
+                code: "internal_error",
+                message: "the verifier failed on this item; it was not scored".into(),
+                field: None,
+            })
+        })
+}
+
+/// Runs a verifier; a panic inside it becomes an `internal_error` on that item instead of
+/// taking the batch down.
+pub(super) fn guarded(judge: impl FnOnce() -> Result<Judgement, ItemError>) -> Result<Judgement, ItemError> {
+    std::panic::catch_unwind(AssertUnwindSafe(judge)).unwrap_or_else(|_| {
+        tracing::error!("verifier panicked");
+        Err(ItemError {
+            code: "internal_error",
+            message: "the verifier failed on this item; it was not scored".into(),
+            field: None,
+        })
+    })
 }
 
 /// The audit record of a judged item.
@@ -333,13 +425,10 @@ pub fn parse_item(raw: Value) -> Result<RewardItem, ItemError> {
                 answer: answer_text(math.answer)?,
             }
         }
-        "code" => {
-            return Err(ItemError::new(
-                "unsupported_kind",
-                "task.kind",
-                "task kind `code` cannot be judged by this build: the code sandbox is not enabled",
-            ));
-        }
+        "code" => Task::Code(super::code_task::parse_code_task(
+            fields.task,
+            &crate::code::LimitMaxima::default(),
+        )?),
         other => {
             return Err(ItemError::new(
                 "unknown_kind",
@@ -370,7 +459,7 @@ fn answer_text(answer: Value) -> Result<String, ItemError> {
     }
 }
 
-fn from_value<T: serde::de::DeserializeOwned>(value: Value, prefix: &str) -> Result<T, ItemError> {
+pub(super) fn from_value<T: serde::de::DeserializeOwned>(value: Value, prefix: &str) -> Result<T, ItemError> {
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
         let message = error.into_inner().to_string();

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ItemError, Judgement, MathDetails, Policy, Verdict};
+use super::{Details, ItemError, Judgement, MathDetails, Policy, Verdict};
 use crate::completion::{answer_part, check_format};
 use crate::math::{self, Side};
 
@@ -76,7 +76,7 @@ pub(super) fn judge(completion: &str, gold: &str, policy: &Policy) -> Result<Jud
         verdict,
         format_ok: format.is_ok(),
         extracted: extraction.map(|extraction| extraction.answer),
-        details,
+        details: Details::Math(details),
         elapsed_ms: 0.0,
     })
 }

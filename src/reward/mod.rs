@@ -3,6 +3,7 @@
 //! This layer knows nothing of HTTP: the API and the offline `verdict check` command both
 //! hand it typed [`RewardItem`]s and get back a [`Judgement`] or an [`ItemError`].
 
+mod code;
 mod math;
 mod policy;
 
@@ -11,6 +12,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+pub use code::{CallCase, CodeDetails, CodeTask, CodeTests, StdioCase, TestReport, judge_code};
 pub use policy::{DEFAULT_POLICY, Policy, PolicyConfig, PolicyError, PolicySet};
 
 /// What the completion is judged against.
@@ -18,12 +20,16 @@ pub use policy::{DEFAULT_POLICY, Policy, PolicyConfig, PolicyError, PolicySet};
 pub enum Task {
     /// A math problem with a reference answer, compared exactly with the last box.
     Math { answer: String },
+    /// A programming problem: the last fenced block of the task's language runs against tests
+    /// in the sandbox.
+    Code(CodeTask),
 }
 
 impl Task {
     pub fn kind(&self) -> TaskKind {
         match self {
             Task::Math { .. } => TaskKind::Math,
+            Task::Code(_) => TaskKind::Code,
         }
     }
 }
@@ -58,10 +64,20 @@ pub struct RewardItem {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
+    // Math.
     Correct,
     Incorrect,
     NoAnswer,
     Unparsable,
+    // Code, per test and overall (the first failing test decides).
+    Accepted,
+    WrongAnswer,
+    TimeLimitExceeded,
+    MemoryLimitExceeded,
+    OutputLimitExceeded,
+    RuntimeError,
+    CompileError,
+    NoCode,
 }
 
 impl Verdict {
@@ -71,8 +87,29 @@ impl Verdict {
             Verdict::Incorrect => "incorrect",
             Verdict::NoAnswer => "no_answer",
             Verdict::Unparsable => "unparsable",
+            Verdict::Accepted => "accepted",
+            Verdict::WrongAnswer => "wrong_answer",
+            Verdict::TimeLimitExceeded => "time_limit_exceeded",
+            Verdict::MemoryLimitExceeded => "memory_limit_exceeded",
+            Verdict::OutputLimitExceeded => "output_limit_exceeded",
+            Verdict::RuntimeError => "runtime_error",
+            Verdict::CompileError => "compile_error",
+            Verdict::NoCode => "no_code",
         }
     }
+
+    /// Whether this verdict earns the accuracy reward.
+    pub fn is_success(self) -> bool {
+        matches!(self, Verdict::Correct | Verdict::Accepted)
+    }
+}
+
+/// The evidence behind a verdict, by task kind.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Details {
+    Math(MathDetails),
+    Code(CodeDetails),
 }
 
 /// The evidence behind a math verdict, shown to auditors.
@@ -110,14 +147,14 @@ pub struct Judgement {
     pub verdict: Verdict,
     pub format_ok: bool,
     pub extracted: Option<String>,
-    pub details: MathDetails,
+    pub details: Details,
     pub elapsed_ms: f64,
 }
 
 /// Why an item could not be judged at all. It is reported on the item, never scored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ItemError {
-    /// A stable machine-readable code such as `invalid_item` or `unsupported_kind`.
+    /// A stable machine-readable code such as `invalid_item` or `sandbox_unavailable`.
     pub code: &'static str,
     pub message: String,
     /// The offending field, relative to the item (`task.answer`).
@@ -135,11 +172,19 @@ impl ItemError {
     }
 }
 
-/// Judges one item under `policy`. Pure CPU work, bounded by the verifiers' own limits.
+/// Judges a math item under `policy`. Pure CPU work, bounded by the verifier's own limits;
+/// code items need the sandbox and go through [`judge_code`].
 pub fn judge(item: &RewardItem, policy: &Policy) -> Result<Judgement, ItemError> {
     let started = Instant::now();
     let mut judgement = match &item.task {
         Task::Math { answer } => math::judge(&item.completion, answer, policy)?,
+        Task::Code(_) => {
+            return Err(ItemError {
+                code: "internal_error",
+                message: "a code item reached the math judge; it was not scored".into(),
+                field: None,
+            });
+        }
     };
     judgement.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(judgement)

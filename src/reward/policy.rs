@@ -31,6 +31,8 @@ pub struct PolicyConfig {
     /// Subtracted from the reward when the answer part boxes several different answers
     /// (a hedge); 0 disables the check.
     pub multiple_answers_penalty: f64,
+    /// For code: accuracy is the fraction of tests passed instead of 1 only when all pass.
+    pub code_partial_credit: bool,
 }
 
 impl Default for PolicyConfig {
@@ -42,6 +44,7 @@ impl Default for PolicyConfig {
             text_fallbacks: false,
             percent_matches_number: false,
             multiple_answers_penalty: 0.0,
+            code_partial_credit: false,
         }
     }
 }

@@ -13,6 +13,13 @@ fn math_item(completion: &str, answer: &str) -> RewardItem {
     }
 }
 
+fn math_details(judged: &Judgement) -> &MathDetails {
+    match &judged.details {
+        Details::Math(details) => details,
+        other => panic!("expected math details, got {other:?}"),
+    }
+}
+
 fn r1() -> std::sync::Arc<Policy> {
     PolicySet::new(&BTreeMap::new()).unwrap().default_policy()
 }
@@ -30,7 +37,7 @@ fn correct_well_formatted_answer_earns_both_rewards() {
     assert_eq!(judged.components["format"], 1.0);
     assert!(judged.format_ok);
     assert_eq!(judged.extracted.as_deref(), Some("\\frac{1}{2}"));
-    assert!(judged.details.method.is_some());
+    assert!(math_details(&judged).method.is_some());
 }
 
 #[test]
@@ -53,7 +60,7 @@ fn right_answer_without_think_block_earns_accuracy_only() {
     let judged = judge(&math_item("The answer is \\boxed{4}", "4"), &r1()).unwrap();
     assert_eq!(judged.verdict, Verdict::Correct);
     assert_eq!(judged.reward, 1.0);
-    assert_eq!(judged.details.format_error, Some("no <think> tag"));
+    assert_eq!(math_details(&judged).format_error, Some("no <think> tag"));
 }
 
 #[test]
@@ -99,7 +106,7 @@ fn hedging_with_several_boxes_is_penalised_when_the_policy_asks() {
     assert_eq!(hedged.verdict, Verdict::Correct);
     assert_eq!(hedged.components["multiple_answers"], -0.5);
     assert_eq!(hedged.reward, 1.5);
-    assert_eq!(hedged.details.distinct_boxed_answers, Some(2));
+    assert_eq!(math_details(&hedged).distinct_boxed_answers, Some(2));
 
     let restated = judge(
         &math_item("<think>x</think> \\boxed{0.5}, that is \\boxed{\\frac12}", "1/2"),

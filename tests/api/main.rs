@@ -1,8 +1,10 @@
 //! Integration tests against the real server on 127.0.0.1:0, over real HTTP.
 
 mod audit;
+mod code;
 mod errors;
 mod helpers;
+mod humaneval;
 mod math_verify;
 mod openrlhf;
 mod ops;

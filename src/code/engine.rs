@@ -1,0 +1,297 @@
+//! The sandbox built once per process: one wasmtime `Engine`, the language runtimes compiled
+//! into `InstancePre`s, the epoch ticker, and the bound on concurrent runs.
+//!
+//! Compiled code is cached on disk by wasmtime's own cache (`<data_dir>/modules`), keyed by a
+//! SHA-256 of the wasmtime version, every engine setting that affects code generation and the
+//! module bytes; loading from it is the safe API (`Module::new` with a cache hit), because the
+//! crate forbids `unsafe` and `Module::deserialize*` is `unsafe` (decision record 002).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module, OptLevel,
+    PoolingAllocationConfig,
+};
+
+use super::images::ImageStore;
+use super::run::{self, Exit, RawRun, RunState};
+use super::{CodeError, Language, LimitMaxima, Limits, RunOutcome, RunStatus, lang};
+
+/// How the sandbox is built. `SandboxConfig::new(data_dir)` gives working defaults.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Images go to `<data_dir>/images`, compiled code to `<data_dir>/modules`.
+    pub data_dir: PathBuf,
+    /// Runs allowed at once; also the number of instance slots of the pooling allocator.
+    /// Further runs wait for a slot (queueing time is not part of a run's time).
+    pub max_concurrent_runs: usize,
+    /// The largest limits a request may ask for; the memory maximum sizes the pool's slots.
+    pub maxima: LimitMaxima,
+    /// Epoch period: a computing guest notices its deadline (and yields its thread) within
+    /// one tick.
+    pub epoch_tick: Duration,
+    /// The pip executable used to fetch images.
+    pub pip: String,
+}
+
+impl SandboxConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        SandboxConfig {
+            data_dir: data_dir.into(),
+            max_concurrent_runs: cores * 2,
+            maxima: LimitMaxima::default(),
+            epoch_tick: Duration::from_millis(2),
+            pip: "pip".to_owned(),
+        }
+    }
+}
+
+/// The code sandbox: cheap to share behind an `Arc`, safe to call from many tasks.
+pub struct Sandbox {
+    engine: Engine,
+    runtimes: HashMap<Language, InstancePre<RunState>>,
+    permits: Semaphore,
+    maxima: LimitMaxima,
+    _ticker: Ticker,
+}
+
+/// Native stack for wasm frames. Python frames are large and CPython 3.12's recursion limit
+/// bounds Python-level depth, so deep C recursion (e.g. `repr` of a deeply nested list) is what
+/// reaches this and ends as a stack-overflow trap, i.e. a runtime error.
+const MAX_WASM_STACK: usize = 8 << 20;
+
+impl Sandbox {
+    /// Fetches missing images, then compiles (or loads from the on-disk cache) every runtime.
+    /// Blocking and slow on a cold cache (seconds): call it from `spawn_blocking` inside an
+    /// async runtime. `progress` gets one line per step that does work.
+    pub fn new(config: &SandboxConfig, progress: &mut dyn FnMut(&str)) -> Result<Sandbox, CodeError> {
+        let data_dir = std::path::absolute(&config.data_dir).map_err(|source| CodeError::Io {
+            action: "cannot resolve",
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let engine = build_engine(config, &data_dir)?;
+        let mut linker = Linker::<RunState>::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, RunState::wasi)
+            .map_err(|e| CodeError::wasmtime("cannot link WASI p1", e))?;
+
+        let images = ImageStore::new(&data_dir).with_pip(config.pip.clone());
+        let mut runtimes = HashMap::new();
+        for language in Language::ALL {
+            let file = images.load(language, progress)?;
+            let started = Instant::now();
+            let module = Module::new(&engine, &file.bytes)
+                .map_err(|e| CodeError::wasmtime(format!("cannot compile {}", file.path.display()), e))?;
+            tracing::info!(
+                %language,
+                sha256 = %file.sha256,
+                ms = started.elapsed().as_secs_f64() * 1e3,
+                "sandbox runtime ready"
+            );
+            let pre = linker
+                .instantiate_pre(&module)
+                .map_err(|e| CodeError::wasmtime(format!("cannot link {}", file.path.display()), e))?;
+            runtimes.insert(language, pre);
+        }
+        Ok(Sandbox {
+            _ticker: Ticker::start(engine.clone(), config.epoch_tick).map_err(CodeError::Thread)?,
+            engine,
+            runtimes,
+            permits: Semaphore::new(config.max_concurrent_runs),
+            maxima: config.maxima,
+        })
+    }
+
+    /// The largest limits a request may ask for.
+    pub fn maxima(&self) -> &LimitMaxima {
+        &self.maxima
+    }
+
+    /// Runs `code` with `stdin` under `limits` in a fresh instance, waiting for a free slot
+    /// first. Whatever the program does is in the returned [`RunOutcome`].
+    pub async fn run(
+        &self,
+        language: Language,
+        code: &str,
+        stdin: &[u8],
+        limits: &Limits,
+    ) -> Result<RunOutcome, CodeError> {
+        let pre = self.runtimes.get(&language).ok_or(CodeError::NoImage(language))?;
+        let _permit = self.permits.acquire().await.map_err(|_| CodeError::Closed)?;
+        let raw = run::run(
+            &self.engine,
+            pre,
+            &lang::argv(language, code),
+            stdin.to_vec(),
+            limits,
+        )
+        .await?;
+        Ok(classify(language, raw))
+    }
+}
+
+fn build_engine(config: &SandboxConfig, data_dir: &Path) -> Result<Engine, CodeError> {
+    let slots = u32::try_from(config.max_concurrent_runs.max(1)).unwrap_or(u32::MAX);
+    let memory = usize::try_from(config.maxima.memory_bytes).unwrap_or(usize::MAX);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(slots)
+        .total_memories(slots)
+        .total_tables(slots)
+        .total_stacks(slots)
+        .max_memories_per_module(1)
+        .max_tables_per_module(1)
+        .max_memory_size(memory)
+        .table_elements(10_000);
+
+    let mut cache = CacheConfig::new();
+    cache.with_directory(data_dir.join("modules"));
+    let cache = Cache::new(cache).map_err(|e| CodeError::wasmtime("cannot set up the module cache", e))?;
+
+    let mut wasm = Config::new();
+    wasm.cranelift_opt_level(OptLevel::Speed)
+        .epoch_interruption(true)
+        .max_wasm_stack(MAX_WASM_STACK)
+        .async_stack_size(MAX_WASM_STACK + (1 << 20))
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .cache(Some(cache));
+    Engine::new(&wasm).map_err(|e| CodeError::wasmtime("cannot build the wasmtime engine", e))
+}
+
+/// Turns what the engine saw into the status taxonomy. Precedence: a limit that was hit
+/// (output, then memory, then time) explains whatever failure followed it, so it wins over
+/// the exit code; then a clean exit; then a compile error; anything else is a runtime error.
+fn classify(language: Language, raw: RawRun) -> RunOutcome {
+    let (exit_code, trap) = match &raw.exit {
+        Exit::Code(code) => (Some(*code), None),
+        Exit::Trap(message) => (None, Some(message.clone())),
+        Exit::Timeout => (None, None),
+    };
+    let status = if raw.stdout_truncated || raw.stderr_truncated {
+        RunStatus::OutputLimitExceeded
+    } else if raw.memory_refused {
+        RunStatus::MemoryLimitExceeded
+    } else {
+        match raw.exit {
+            Exit::Timeout => RunStatus::TimeLimitExceeded,
+            Exit::Code(0) => RunStatus::Ok,
+            Exit::Code(code)
+                if lang::is_compile_error(language, code, &String::from_utf8_lossy(&raw.stderr)) =>
+            {
+                RunStatus::CompileError
+            }
+            Exit::Code(_) | Exit::Trap(_) => RunStatus::RuntimeError,
+        }
+    };
+    RunOutcome {
+        status,
+        exit_code,
+        stdout: raw.stdout,
+        stderr: raw.stderr,
+        time_ms: raw.elapsed.as_secs_f64() * 1e3,
+        stdout_truncated: raw.stdout_truncated,
+        stderr_truncated: raw.stderr_truncated,
+        trap,
+    }
+}
+
+/// Increments the engine's epoch every tick on a plain thread (not a tokio task, so it keeps
+/// ticking when every worker is busy and works across runtimes); stopped on drop.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: Engine, tick: Duration) -> std::io::Result<Ticker> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("verdict-epoch".to_owned())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(Ticker {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(exit: Exit) -> RawRun {
+        RawRun {
+            exit,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            memory_refused: false,
+            elapsed: Duration::from_millis(3),
+        }
+    }
+
+    #[test]
+    fn the_sandbox_can_be_shared_across_tasks() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Sandbox>();
+    }
+
+    #[test]
+    fn a_hit_limit_explains_the_failure_that_followed_it() {
+        let mut run = raw(Exit::Code(1));
+        run.memory_refused = true;
+        assert_eq!(
+            classify(Language::Python, run).status,
+            RunStatus::MemoryLimitExceeded
+        );
+        let mut run = raw(Exit::Timeout);
+        run.memory_refused = true;
+        run.stderr_truncated = true;
+        assert_eq!(
+            classify(Language::Python, run).status,
+            RunStatus::OutputLimitExceeded
+        );
+        assert_eq!(
+            classify(Language::Python, raw(Exit::Timeout)).status,
+            RunStatus::TimeLimitExceeded
+        );
+    }
+
+    #[test]
+    fn exits_and_traps() {
+        let ok = classify(Language::JavaScript, raw(Exit::Code(0)));
+        assert_eq!((ok.status, ok.exit_code, ok.trap), (RunStatus::Ok, Some(0), None));
+        let trap = classify(
+            Language::Python,
+            raw(Exit::Trap("wasm trap: call stack exhausted".into())),
+        );
+        assert_eq!((trap.status, trap.exit_code), (RunStatus::RuntimeError, None));
+        assert!(trap.trap.is_some());
+        let mut syntax = raw(Exit::Code(1));
+        syntax.stderr =
+            b"  File \"<string>\", line 1\n    (\n    ^\nSyntaxError: '(' was never closed\n".to_vec();
+        assert_eq!(classify(Language::Python, syntax).status, RunStatus::CompileError);
+    }
+}

@@ -1,0 +1,160 @@
+//! A capped in-memory output pipe for a guest's stdout or stderr.
+//!
+//! wasmtime-wasi's `MemoryOutputPipe` caps its buffer too, but cannot say whether a write was
+//! refused without copying the buffer. This pipe keeps at most `limit` bytes, and the first
+//! write that does not fit sets a flag: the guest sees an I/O error from then on, the epoch
+//! callback stops the run at its next tick (QuickJS ignores write errors and would otherwise
+//! print until its time limit), and the run's status is `output_limit_exceeded`.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
+
+/// How much the guest may hand over per write; the limit is enforced in `write`, so this only
+/// bounds the size of one host-side copy.
+const WRITE_PERMIT: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub(super) struct CappedPipe {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    bytes: Mutex<Vec<u8>>,
+    limit: usize,
+    overflowed: AtomicBool,
+}
+
+impl CappedPipe {
+    pub(super) fn new(limit: usize) -> Self {
+        let shared = Shared {
+            bytes: Mutex::new(Vec::new()),
+            limit,
+            overflowed: AtomicBool::new(false),
+        };
+        CappedPipe {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// Whether the guest tried to write past the limit.
+    pub(super) fn overflowed(&self) -> bool {
+        self.shared.overflowed.load(Ordering::Relaxed)
+    }
+
+    /// The bytes kept (at most the limit).
+    pub(super) fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
+        // A poisoned lock only means another writer panicked mid-copy; the bytes are still
+        // a prefix of the output.
+        self.shared.bytes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends what fits; returns false when something had to be dropped.
+    fn append(&self, data: &[u8]) -> bool {
+        let mut bytes = self.lock();
+        let room = self.shared.limit.saturating_sub(bytes.len());
+        if data.len() <= room {
+            bytes.extend_from_slice(data);
+            return true;
+        }
+        bytes.extend_from_slice(&data[..room]);
+        self.shared.overflowed.store(true, Ordering::Relaxed);
+        false
+    }
+}
+
+fn limit_error() -> std::io::Error {
+    std::io::Error::other("output limit exceeded")
+}
+
+impl OutputStream for CappedPipe {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        if self.append(&bytes) {
+            Ok(())
+        } else {
+            Err(StreamError::LastOperationFailed(limit_error().into()))
+        }
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        if self.overflowed() {
+            Err(StreamError::Closed)
+        } else {
+            Ok(WRITE_PERMIT)
+        }
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for CappedPipe {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for CappedPipe {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(if self.append(buf) {
+            Ok(buf.len())
+        } else {
+            Err(limit_error())
+        })
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl IsTerminal for CappedPipe {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for CappedPipe {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_up_to_the_limit_is_kept_and_not_flagged() {
+        let pipe = CappedPipe::new(4);
+        assert!(pipe.append(b"ab") && pipe.append(b"cd"));
+        assert!(!pipe.overflowed());
+        assert_eq!(pipe.take(), b"abcd");
+    }
+
+    #[test]
+    fn a_write_past_the_limit_keeps_the_prefix_and_closes_the_stream() {
+        let mut pipe = CappedPipe::new(4);
+        assert!(pipe.write(Bytes::from_static(b"abcdef")).is_err());
+        assert!(pipe.overflowed());
+        assert!(matches!(pipe.check_write(), Err(StreamError::Closed)));
+        assert_eq!(pipe.take(), b"abcd");
+    }
+}
