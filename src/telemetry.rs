@@ -35,6 +35,8 @@ pub struct Metrics {
     pub rewards: IntCounterVec,
     pub item_errors: IntCounterVec,
     pub verification_duration: HistogramVec,
+    /// One sandboxed test run, by language.
+    pub sandbox_run_duration: HistogramVec,
 }
 
 impl Metrics {
@@ -89,6 +91,15 @@ impl Metrics {
             &["kind"],
         )
         .expect("valid metric");
+        let sandbox_run_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "verdict_sandbox_run_seconds",
+                "Time of one sandboxed test run, by language",
+            )
+            .buckets(prometheus::exponential_buckets(0.000_5, 2.0, 16).expect("valid buckets")),
+            &["language"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -97,6 +108,7 @@ impl Metrics {
             Box::new(rewards.clone()),
             Box::new(item_errors.clone()),
             Box::new(verification_duration.clone()),
+            Box::new(sandbox_run_duration.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
@@ -109,6 +121,7 @@ impl Metrics {
             rewards,
             item_errors,
             verification_duration,
+            sandbox_run_duration,
         }
     }
 

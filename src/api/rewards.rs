@@ -501,6 +501,14 @@ fn record(metrics: &crate::telemetry::Metrics, result: &ItemResult) {
                 .verification_duration
                 .with_label_values(&[kind])
                 .observe(item.elapsed_ms / 1e3);
+            if let Details::Code(details) = &item.details {
+                for test in &details.tests {
+                    metrics
+                        .sandbox_run_duration
+                        .with_label_values(&[details.language])
+                        .observe(test.time_ms / 1e3);
+                }
+            }
         }
         ItemResult::Failed(item) => metrics.item_errors.with_label_values(&[item.error.code]).inc(),
     }

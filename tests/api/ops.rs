@@ -64,10 +64,11 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
 #[tokio::test]
 async fn every_prometheus_metric_of_the_dashboard_is_exported() {
     let app = spawn_app().await;
-    // One reward and one bad item, so that every labelled family has a series to show.
+    // A math reward, a code reward and a bad item, so that every labelled family has a series.
+    let code = json!({ "completion": "```python\nprint(1)\n```", "task": { "kind": "code", "language": "python", "tests": [ { "stdout": "1" } ] } });
     app.post_json(
         "/v1/rewards",
-        &json!({ "items": [math_item("a", "<think>t</think> \\boxed{4}", "4"), { "completion": 1 }] }),
+        &json!({ "items": [math_item("a", "<think>t</think> \\boxed{4}", "4"), code, { "completion": 1 }] }),
     )
     .await;
     let (_, exposition) = app.get_text("/metrics").await;
@@ -86,10 +87,6 @@ async fn every_prometheus_metric_of_the_dashboard_is_exported() {
                 continue;
             };
             for name in metric_names(expr) {
-                // The sandbox histogram arrives with the code sandbox.
-                if name.starts_with("verdict_sandbox_") {
-                    continue;
-                }
                 assert!(
                     exposition.contains(&format!("\n{name}")),
                     "dashboard uses {name}, which /metrics lacks"
