@@ -45,6 +45,11 @@ enum Command {
     },
     /// Apply the audit store's migrations (`serve` also does at start-up).
     Migrate(ServerArgs),
+    /// Manage the sandbox's language images.
+    Images {
+        #[command(subcommand)]
+        command: ImagesCommand,
+    },
     /// Inspect the audit store.
     Db {
         #[command(subcommand)]
@@ -63,6 +68,13 @@ enum Command {
         #[command(subcommand)]
         command: RunsCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ImagesCommand {
+    /// Fetch every image of `sandbox-images/manifest.toml`, verify its checksums and compile
+    /// it, so the server's first code item does not wait (`serve` does this on first use).
+    Pull(ServerArgs),
 }
 
 #[derive(Subcommand)]
@@ -108,6 +120,23 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("unknown policy `{policy}`"))?;
             let summary = check::run(&input, &policy, output.as_deref())?;
             print!("{}", summary.render());
+            Ok(())
+        }
+        Command::Images {
+            command: ImagesCommand::Pull(args),
+        } => {
+            let config = Config::load(&args).context("invalid configuration")?;
+            let started = std::time::Instant::now();
+            verdict::code::Sandbox::new(
+                &verdict::code::SandboxConfig::new(&config.sandbox_dir),
+                &mut |line| eprintln!("{line}"),
+            )
+            .context("cannot prepare the sandbox images")?;
+            println!(
+                "sandbox images ready in {} ({:.1} s)",
+                config.sandbox_dir.display(),
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Migrate(args) => with_store(&args, |store, _| async move {

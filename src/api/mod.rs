@@ -3,6 +3,7 @@
 //! call the domain, encode.
 
 mod audit;
+mod code_run;
 mod code_task;
 mod docs;
 mod error;
@@ -83,6 +84,7 @@ impl AppState {
         rewards::rewards,
         openrlhf::get_reward,
         math::verify,
+        code_run::run,
         audit::list_submissions,
         audit::get_submission,
         audit::reverify,
@@ -137,6 +139,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/rewards", post(rewards::rewards))
         .route("/v1/math/verify", post(math::verify))
+        .route("/v1/code/run", post(code_run::run))
         .route("/get_reward", post(openrlhf::get_reward))
         .route("/v1/submissions", get(audit::list_submissions))
         .route("/v1/submissions/export", get(audit::export))

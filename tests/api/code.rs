@@ -206,3 +206,59 @@ async fn malformed_code_tasks_fail_alone_naming_the_field() {
         "{results:#?}"
     );
 }
+
+#[tokio::test]
+async fn code_run_reports_status_output_and_time() {
+    let app = spawn_app().await;
+    let ok = app
+        .post_json(
+            "/v1/code/run",
+            &json!({ "language": "python", "code": "import sys\nprint(sum(map(int, input().split())))\nprint('e', file=sys.stderr)", "stdin": "2 3\n" }),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["status"], "ok");
+    assert_eq!(ok.body["exit_code"], 0);
+    assert_eq!(ok.body["stdout"], "5\n");
+    assert_eq!(ok.body["stderr"], "e\n");
+    assert!(ok.body["time_ms"].as_f64().unwrap() > 0.0);
+
+    let slow = app
+        .post_json(
+            "/v1/code/run",
+            &json!({ "language": "js", "code": "while (true) {}", "limits": { "time_ms": 300 } }),
+        )
+        .await;
+    assert_eq!(slow.body["status"], "time_limit_exceeded", "{}", slow.body);
+
+    let noisy = app
+        .post_json(
+            "/v1/code/run",
+            &json!({ "language": "python", "code": "print('x' * 10000)", "limits": { "output_bytes": 1000 } }),
+        )
+        .await;
+    assert_eq!(noisy.body["status"], "output_limit_exceeded", "{}", noisy.body);
+    assert_eq!(noisy.body["stdout_truncated"], true);
+}
+
+#[tokio::test]
+async fn code_run_refuses_bad_requests_naming_the_field() {
+    let app = spawn_app().await;
+    for (body, field) in [
+        (json!({ "language": "cobol", "code": "x" }), "language"),
+        (json!({ "language": "python", "code": "  " }), "code"),
+        (
+            json!({ "language": "python", "code": "1", "limits": { "memory_mb": 0 } }),
+            "limits.memory_mb",
+        ),
+        (json!({ "language": "python" }), "code"),
+    ] {
+        let reply = app.post_json("/v1/code/run", &body).await;
+        assert_eq!(reply.status, 422, "{body}: {}", reply.body);
+        assert_eq!(
+            reply.error(),
+            ("invalid_field".into(), Some(field.into())),
+            "{body}"
+        );
+    }
+}
