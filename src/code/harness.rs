@@ -197,9 +197,11 @@ def __verdict_driver():
         if entry_point not in namespace:
             report("missing_function")
             return
+        # Taken before the test code runs: a solution may itself define `check`.
+        candidate = namespace[entry_point]
         exec(compile(test_code, "<test>", "exec"), namespace)
         try:
-            namespace["check"](namespace[entry_point])
+            namespace["check"](candidate)
         except AssertionError:
             traceback.print_exc()
             report("assertion_failed")

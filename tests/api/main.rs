@@ -6,6 +6,7 @@ mod errors;
 mod helpers;
 mod humaneval;
 mod math_verify;
+mod mbpp;
 mod openrlhf;
 mod ops;
 mod rewards;
