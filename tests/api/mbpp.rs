@@ -43,9 +43,9 @@ fn item(problem: &Value) -> Value {
         text.match_indices(&format!("{name}("))
             .any(|(at, _)| !is_ident_before(text, at))
     };
+    let mut defined = defined;
     let entry_point = defined
-        .filter(|name| asserts.iter().any(|a| calls(a, name)))
-        .next()
+        .find(|name| asserts.iter().any(|a| calls(a, name)))
         .unwrap_or_else(|| panic!("no tested function in {}", problem["task_id"]))
         .to_owned();
     let mut test = format!(
