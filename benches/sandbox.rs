@@ -1,0 +1,180 @@
+//! The sandbox's cost per run against a host `python3 -I -S` subprocess doing the same, in one
+//! run: a trivial program and a stdin-sum program (median and p99 of sequential runs), QuickJS
+//! per run, and HumanEval problems per second on all cores (assert-based, canonical solutions)
+//! against subprocesses running the same test programs. `cargo bench --bench sandbox`.
+//!
+//! The host subprocess is only a baseline for our own fixed programs; untrusted code never
+//! runs outside the sandbox.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use verdict::code::{Language, LimitMaxima, Limits, Sandbox, SandboxConfig, harness};
+
+const RUNS: usize = 60;
+
+fn sandbox_dir() -> PathBuf {
+    std::env::var_os("VERDICT_SANDBOX_DIR").map_or_else(
+        || PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| ".".into())).join(".cache/verdict"),
+        PathBuf::from,
+    )
+}
+
+fn stats(mut times: Vec<Duration>) -> (f64, f64) {
+    times.sort();
+    let pick = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3;
+    (pick(0.5), pick(0.99))
+}
+
+/// The real interpreter behind `python3` (a version-manager shim on PATH would add its own
+/// start-up to every baseline run).
+fn host_interpreter() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let output = Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .expect("python3 on PATH");
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    })
+}
+
+fn host_python(code: &str, stdin: &[u8]) -> Duration {
+    let started = Instant::now();
+    let mut child = Command::new(host_interpreter())
+        .args(["-I", "-S", "-c", code])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 on PATH");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    started.elapsed()
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    let sandbox = Arc::new(
+        Sandbox::new(&SandboxConfig::new(sandbox_dir()), &mut |line| {
+            eprintln!("{line}")
+        })
+        .unwrap(),
+    );
+    println!("sandbox ready in {:.0} ms", started.elapsed().as_secs_f64() * 1e3);
+    let limits = Limits::defaults(&LimitMaxima::default());
+
+    let programs: [(&str, &str, &[u8]); 2] = [
+        ("trivial", "print(1)", b""),
+        (
+            "stdin sum",
+            "print(sum(map(int, input().split())))",
+            b"1 2 3 4 5\n",
+        ),
+    ];
+    for (name, code, stdin) in programs {
+        let sandboxed: Vec<Duration> = (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                let outcome = runtime
+                    .block_on(sandbox.run(Language::Python, code, stdin, &limits))
+                    .unwrap();
+                assert_eq!(outcome.status, verdict::code::RunStatus::Ok);
+                t.elapsed()
+            })
+            .collect();
+        let host: Vec<Duration> = (0..RUNS).map(|_| host_python(code, stdin)).collect();
+        let (s50, s99) = stats(sandboxed);
+        let (h50, h99) = stats(host);
+        println!(
+            "python {name:<10} sandbox p50 {s50:.1} ms p99 {s99:.1} ms | host python3 -I -S p50 {h50:.1} ms p99 {h99:.1} ms | ratio p50 {:.2}",
+            s50 / h50
+        );
+    }
+    let js: Vec<Duration> = (0..RUNS * 4)
+        .map(|_| {
+            let t = Instant::now();
+            runtime
+                .block_on(sandbox.run(Language::JavaScript, "console.log(1)", b"", &limits))
+                .unwrap();
+            t.elapsed()
+        })
+        .collect();
+    let (j50, j99) = stats(js);
+    println!("javascript trivial  sandbox p50 {j50:.2} ms p99 {j99:.2} ms");
+
+    // HumanEval: every canonical solution, assert-based, on all cores.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/code/HumanEval.jsonl");
+    let problems: Vec<Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let programs: Vec<String> = problems
+        .iter()
+        .map(|p| {
+            let solution = format!(
+                "{}{}",
+                p["prompt"].as_str().unwrap(),
+                p["canonical_solution"].as_str().unwrap()
+            );
+            harness::assert_program(
+                Language::Python,
+                &solution,
+                p["test"].as_str().unwrap(),
+                p["entry_point"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let stdin = harness::stdin_for("nonce", None);
+    let generous = Limits::new(Some(20_000), None, None, &LimitMaxima::default()).unwrap();
+    let started = Instant::now();
+    runtime.block_on(async {
+        let runs = programs.iter().map(|program| {
+            let (sandbox, stdin) = (sandbox.clone(), stdin.clone());
+            async move {
+                sandbox
+                    .run(Language::Python, program, &stdin, &generous)
+                    .await
+                    .unwrap()
+            }
+        });
+        let outcomes = futures_util::future::join_all(runs).await;
+        let passed = outcomes
+            .iter()
+            .filter(|o| o.stdout_text().contains("nonce passed"))
+            .count();
+        assert_eq!(passed, problems.len());
+    });
+    let sandboxed = started.elapsed().as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for part in programs.chunks(programs.len().div_ceil(cores)) {
+            let stdin = &stdin;
+            scope.spawn(move || {
+                for program in part {
+                    host_python(program, stdin);
+                }
+            });
+        }
+    });
+    let host = started.elapsed().as_secs_f64();
+    println!(
+        "humaneval 164 canonical on {cores} cores: sandbox {:.1} problems/s | host python3 subprocesses {:.1} problems/s | ratio {:.2}",
+        164.0 / sandboxed,
+        164.0 / host,
+        host / sandboxed
+    );
+}
