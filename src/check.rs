@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::api::parse_item;
-use crate::reward::{self, ItemError, Judgement, Policy};
+use crate::code::{Sandbox, SandboxConfig};
+use crate::reward::{self, ItemError, Judgement, Policy, RewardItem};
 
 /// The tally of a graded file.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -89,7 +90,14 @@ impl Summary {
 
 /// Grades every line of `input` under `policy`; writes one JSON result per line to `output`
 /// when given. Lines that are not valid items are counted as errors, never dropped.
-pub fn run(input: &Path, policy: &Policy, output: Option<&Path>) -> anyhow::Result<Summary> {
+/// Code items run in the sandbox whose images live in `sandbox_dir` (built on the first code
+/// item, as the server does).
+pub fn run(
+    input: &Path,
+    policy: &Policy,
+    output: Option<&Path>,
+    sandbox_dir: &Path,
+) -> anyhow::Result<Summary> {
     let file = std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
     let lines: Vec<String> = std::io::BufReader::new(file)
         .lines()
@@ -107,7 +115,8 @@ pub fn run(input: &Path, policy: &Policy, output: Option<&Path>) -> anyhow::Resu
             .expect("valid template"),
     );
     let started = Instant::now();
-    let results = grade_in_parallel(&lines, policy, &progress);
+    let graded = grade_in_parallel(&lines, policy, &progress);
+    let results = judge_code_items(graded, policy, sandbox_dir, &progress)?;
     progress.finish_and_clear();
 
     let mut summary = Summary::default();
@@ -137,8 +146,58 @@ pub fn run(input: &Path, policy: &Policy, output: Option<&Path>) -> anyhow::Resu
 
 type Graded = (Option<String>, Result<Judgement, ItemError>);
 
+/// A line after the parallel pass: judged, or a code item waiting for the sandbox.
+enum Line {
+    Done(Graded),
+    Code(Option<String>, RewardItem),
+}
+
+/// Runs the code items in the sandbox (concurrently, bounded by its own pool), keeping order.
+fn judge_code_items(
+    lines: Vec<Line>,
+    policy: &Policy,
+    sandbox_dir: &Path,
+    progress: &ProgressBar,
+) -> anyhow::Result<Vec<Graded>> {
+    if !lines.iter().any(|line| matches!(line, Line::Code(..))) {
+        return Ok(lines
+            .into_iter()
+            .filter_map(|line| match line {
+                Line::Done(graded) => Some(graded),
+                Line::Code(..) => None,
+            })
+            .collect());
+    }
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let sandbox = progress.suspend(|| {
+        Sandbox::new(&SandboxConfig::new(sandbox_dir), &mut |line| {
+            eprintln!("sandbox: {line}")
+        })
+    });
+    let sandbox = sandbox.context("cannot prepare the code sandbox")?;
+    let judged = runtime.block_on(futures_util::future::join_all(lines.into_iter().map(|line| {
+        let sandbox = &sandbox;
+        async move {
+            match line {
+                Line::Done(graded) => graded,
+                Line::Code(id, item) => {
+                    let result = match &item.task {
+                        reward::Task::Code(task) => {
+                            reward::judge_code(&item.completion, task, policy, sandbox).await
+                        }
+                        reward::Task::Math { .. } => reward::judge(&item, policy),
+                    };
+                    progress.inc(1);
+                    (id, result)
+                }
+            }
+        }
+    })));
+    Ok(judged)
+}
+
 /// Grades lines on every core, keeping the input order.
-fn grade_in_parallel(lines: &[(usize, &str)], policy: &Policy, progress: &ProgressBar) -> Vec<Graded> {
+fn grade_in_parallel(lines: &[(usize, &str)], policy: &Policy, progress: &ProgressBar) -> Vec<Line> {
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let chunk = lines.len().div_ceil(workers).max(1);
     std::thread::scope(|scope| {
@@ -149,7 +208,9 @@ fn grade_in_parallel(lines: &[(usize, &str)], policy: &Policy, progress: &Progre
                     part.iter()
                         .map(|(_, line)| {
                             let graded = grade_line(line, policy);
-                            progress.inc(1);
+                            if matches!(graded, Line::Done(_)) {
+                                progress.inc(1);
+                            }
                             graded
                         })
                         .collect::<Vec<_>>()
@@ -163,28 +224,24 @@ fn grade_in_parallel(lines: &[(usize, &str)], policy: &Policy, progress: &Progre
     })
 }
 
-fn grade_line(line: &str, policy: &Policy) -> Graded {
+fn grade_line(line: &str, policy: &Policy) -> Line {
     let raw: Value = match serde_json::from_str(line) {
         Ok(raw) => raw,
         Err(error) => {
-            return (
+            return Line::Done((
                 None,
                 Err(ItemError::new(
                     "invalid_json",
                     "",
                     format!("malformed JSON: {error}"),
                 )),
-            );
+            ));
         }
     };
     let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
-    let result = parse_item(raw).and_then(|item| match item.task {
-        reward::Task::Code(_) => Err(ItemError::new(
-            "unsupported_offline",
-            "task.kind",
-            "`verdict check` grades math items; send code items to `verdict serve`",
-        )),
-        reward::Task::Math { .. } => reward::judge(&item, policy),
-    });
-    (id, result)
+    match parse_item(raw) {
+        Ok(item) if matches!(item.task, reward::Task::Code(_)) => Line::Code(id, item),
+        Ok(item) => Line::Done((id, reward::judge(&item, policy))),
+        Err(error) => Line::Done((id, Err(error))),
+    }
 }

@@ -42,6 +42,9 @@ enum Command {
         /// Config file defining extra policies.
         #[arg(long, env = "VERDICT_CONFIG")]
         config: Option<PathBuf>,
+        /// Sandbox images for code items (default: the data dir).
+        #[arg(long, env = "VERDICT_SANDBOX_DIR")]
+        sandbox_dir: Option<PathBuf>,
     },
     /// Apply the audit store's migrations (`serve` also does at start-up).
     Migrate(ServerArgs),
@@ -109,16 +112,18 @@ fn main() -> anyhow::Result<()> {
             policy,
             output,
             config,
+            sandbox_dir,
         } => {
             let config = Config::load(&ServerArgs {
                 config,
+                sandbox_dir,
                 ..ServerArgs::default()
             })?;
             let policy = config
                 .policies
                 .get(&policy)
                 .with_context(|| format!("unknown policy `{policy}`"))?;
-            let summary = check::run(&input, &policy, output.as_deref())?;
+            let summary = check::run(&input, &policy, output.as_deref(), &config.sandbox_dir)?;
             print!("{}", summary.render());
             Ok(())
         }

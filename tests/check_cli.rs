@@ -79,3 +79,43 @@ fn check_refuses_an_unknown_policy() {
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("unknown policy"));
 }
+
+#[test]
+fn check_runs_code_items_in_the_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("items.jsonl");
+    std::fs::write(
+        &input,
+        [
+            r#"{"id": "ok", "completion": "<think>t</think>\n```python\nprint(int(input()) * 2)\n```", "task": {"kind": "code", "language": "python", "tests": [{"stdin": "21\n", "stdout": "42\n"}]}}"#,
+            r#"{"id": "wrong", "completion": "<think>t</think>\n```python\nprint(0)\n```", "task": {"kind": "code", "language": "python", "tests": [{"stdin": "21\n", "stdout": "42\n"}]}}"#,
+            r#"{"id": "math", "completion": "<think>t</think> \\boxed{4}", "task": {"kind": "math", "answer": "4"}}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let output = dir.path().join("results.jsonl");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_verdict"));
+    command
+        .args(["check", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .current_dir(dir.path());
+    // The sandbox images are shared with the other tests (fetched once).
+    if std::env::var_os("VERDICT_SANDBOX_DIR").is_none() {
+        let home = std::env::var_os("HOME").expect("HOME");
+        command.env(
+            "VERDICT_SANDBOX_DIR",
+            std::path::Path::new(&home).join(".cache/verdict"),
+        );
+    }
+    let run = command.output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let verdicts: Vec<String> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["result"]["verdict"].to_string())
+        .collect();
+    assert_eq!(verdicts, vec!["\"accepted\"", "\"wrong_answer\"", "\"correct\""]);
+}
