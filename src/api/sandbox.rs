@@ -17,19 +17,21 @@ fn built() -> &'static Mutex<HashMap<PathBuf, Arc<Sandbox>>> {
     BUILT.get_or_init(Default::default)
 }
 
+/// Serialises building process-wide: concurrent first requests, even from different apps
+/// sharing a directory, fetch and compile once instead of racing on the same files.
+fn building() -> &'static tokio::sync::Mutex<()> {
+    static BUILDING: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
+    BUILDING.get_or_init(|| tokio::sync::Mutex::new(()))
+}
+
 /// The handle in the app state.
 pub struct LazySandbox {
     dir: PathBuf,
-    /// Serialises building, so concurrent first requests build once.
-    building: tokio::sync::Mutex<()>,
 }
 
 impl LazySandbox {
     pub fn new(dir: PathBuf) -> Self {
-        Self {
-            dir,
-            building: tokio::sync::Mutex::new(()),
-        }
+        Self { dir }
     }
 
     /// Whether the sandbox has been built (for readiness).
@@ -42,7 +44,7 @@ impl LazySandbox {
         if let Some(sandbox) = self.cached() {
             return Ok(sandbox);
         }
-        let _building = self.building.lock().await;
+        let _building = building().lock().await;
         if let Some(sandbox) = self.cached() {
             return Ok(sandbox);
         }
