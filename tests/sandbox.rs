@@ -147,11 +147,17 @@ async fn python_exit_codes() {
     let out = py("import sys\nsys.exit(3)", "").await;
     assert_status(&out, RunStatus::RuntimeError);
     assert_eq!(out.exit_code, Some(3));
-    // WASI p1 cannot carry exit codes ≥ 126: a runtime error without an exit code.
+    // The runner reports `SystemExit` codes as CPython does, masked to 0..=255 (WASI p1's
+    // exit could not carry codes ≥ 126).
     let out = py("import sys\nprint('x')\nsys.exit(200)", "").await;
     assert_status(&out, RunStatus::RuntimeError);
-    assert_eq!(out.exit_code, None);
-    assert!(out.trap.is_some());
+    assert_eq!(out.exit_code, Some(200));
+    assert_eq!(out.stdout_text(), "x\n");
+    let out = py("import sys\nsys.exit(256 + 7)", "").await;
+    assert_eq!(out.exit_code, Some(7));
+    // A message instead of a code: printed to stderr, status 1, as CPython does.
+    let out = py("import sys\nsys.exit('bye')", "").await;
+    assert_eq!((out.exit_code, out.stderr_text().as_str()), (Some(1), "bye\n"));
 }
 
 #[tokio::test]
@@ -288,6 +294,39 @@ async fn python_output_bombs_are_output_limit_exceeded() {
         }
         assert!(out.time_ms < 5_000.0, "{code}: {} ms", out.time_ms);
     }
+}
+
+#[tokio::test]
+async fn one_large_write_within_the_limit_is_kept_whole() {
+    // Past 64 KiB in one call: the runner's stdout once kept only the first 64 KiB and
+    // reported the write complete.
+    let code = "import sys\nn = sys.stdout.write('x' * 200_000)\nprint(n, file=sys.stderr)";
+    let out = py(code, "").await;
+    assert_status(&out, RunStatus::Ok);
+    assert_eq!(
+        (out.stdout.len(), out.stderr_text().as_str()),
+        (200_000, "200000\n")
+    );
+    let out = js("std.out.puts('y'.repeat(200000))", "").await;
+    assert_status(&out, RunStatus::Ok);
+    assert_eq!(out.stdout.len(), 200_000);
+}
+
+#[tokio::test]
+async fn a_standard_module_missing_from_the_runner_is_imported_by_the_fallback() {
+    // `imghdr` left the standard library in 3.13: the 3.14 runner lacks it, python.wasm
+    // (3.12) has it, so the program reruns there and works as on a native 3.12.
+    let out = py("import imghdr\nprint(imghdr.what(None, h=b'GIF89a'))", "").await;
+    assert_status(&out, RunStatus::Ok);
+    assert_eq!(out.stdout_text(), "gif\n");
+    // A module no standard library has stays a runtime error, without a rerun.
+    let out = py("import numpy", "").await;
+    assert_status(&out, RunStatus::RuntimeError);
+    assert!(
+        out.stderr_text().contains("No module named 'numpy'"),
+        "{}",
+        out.stderr_text()
+    );
 }
 
 #[tokio::test]

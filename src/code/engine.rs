@@ -6,21 +6,23 @@
 //! module bytes; loading from it is the safe API (`Module::new` with a cache hit), because the
 //! crate forbids `unsafe` and `Module::deserialize*` is `unsafe` (decision record 002).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
+use wasmtime::component::{self, Component};
 use wasmtime::{
     Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module, OptLevel,
     PoolingAllocationConfig,
 };
 
 use super::images::ImageStore;
-use super::run::{self, Exit, RawRun, RunState};
+use super::run::{self, Exit, RawRun, RunState, RunnerState};
+use super::runner_build;
 use super::{CodeError, Language, LimitMaxima, Limits, RunOutcome, RunStatus, lang};
 
 /// How the sandbox is built. `SandboxConfig::new(data_dir)` gives working defaults.
@@ -38,6 +40,8 @@ pub struct SandboxConfig {
     pub epoch_tick: Duration,
     /// The pip executable used to fetch images.
     pub pip: String,
+    /// The host Python that runs build tools (componentize-py) — never guest code.
+    pub python: String,
 }
 
 impl SandboxConfig {
@@ -49,6 +53,7 @@ impl SandboxConfig {
             maxima: LimitMaxima::default(),
             epoch_tick: Duration::from_millis(2),
             pip: "pip".to_owned(),
+            python: "python3".to_owned(),
         }
     }
 }
@@ -56,7 +61,10 @@ impl SandboxConfig {
 /// The code sandbox: cheap to share behind an `Arc`, safe to call from many tasks.
 pub struct Sandbox {
     engine: Engine,
-    runtimes: HashMap<Language, InstancePre<RunState>>,
+    /// WASI p1 commands (python.wasm, quickjs.wasm), instantiated per run with an argv.
+    commands: HashMap<Language, InstancePre<RunState>>,
+    /// Pre-initialised runner components, preferred over the command of their language.
+    runners: HashMap<Language, Runner>,
     permits: Semaphore,
     maxima: LimitMaxima,
     _ticker: Ticker,
@@ -66,6 +74,18 @@ pub struct Sandbox {
 /// bounds Python-level depth, so deep C recursion (e.g. `repr` of a deeply nested list) is what
 /// reaches this and ends as a stack-overflow trap, i.e. a runtime error.
 const MAX_WASM_STACK: usize = 8 << 20;
+
+/// Core instances (and memories, tables) one runner component instantiates: 14 measured for
+/// the CPython runner, with room for a rebuilt one.
+const CORE_INSTANCES_PER_RUNNER: u32 = 20;
+
+/// A runner component and what its language's command can import that it may lack.
+struct Runner {
+    pre: component::InstancePre<RunnerState>,
+    /// Top-level standard-library module names of the fallback command, asked of the command
+    /// itself the first time a program misses a module in the runner.
+    fallback_modules: OnceCell<HashSet<String>>,
+}
 
 impl Sandbox {
     /// Fetches missing images, then compiles (or loads from the on-disk cache) every runtime.
@@ -83,7 +103,7 @@ impl Sandbox {
             .map_err(|e| CodeError::wasmtime("cannot link WASI p1", e))?;
 
         let images = ImageStore::new(&data_dir).with_pip(config.pip.clone());
-        let mut runtimes = HashMap::new();
+        let mut commands = HashMap::new();
         for language in Language::ALL {
             let file = images.load(language, progress)?;
             let started = Instant::now();
@@ -98,12 +118,39 @@ impl Sandbox {
             let pre = linker
                 .instantiate_pre(&module)
                 .map_err(|e| CodeError::wasmtime(format!("cannot link {}", file.path.display()), e))?;
-            runtimes.insert(language, pre);
+            commands.insert(language, pre);
+        }
+        let mut component_linker = component::Linker::<RunnerState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut component_linker)
+            .map_err(|e| CodeError::wasmtime("cannot link WASI p2", e))?;
+        let mut runners = HashMap::new();
+        for language in Language::ALL {
+            let Some(file) = runner_build::load_runner(&images, language, &config.python, progress)? else {
+                continue;
+            };
+            let started = Instant::now();
+            let component = Component::new(&engine, &file.bytes)
+                .map_err(|e| CodeError::wasmtime(format!("cannot compile {}", file.path.display()), e))?;
+            tracing::info!(
+                %language,
+                sha256 = %file.sha256,
+                ms = started.elapsed().as_secs_f64() * 1e3,
+                "sandbox runner component ready"
+            );
+            let pre = component_linker
+                .instantiate_pre(&component)
+                .map_err(|e| CodeError::wasmtime(format!("cannot link {}", file.path.display()), e))?;
+            let runner = Runner {
+                pre,
+                fallback_modules: OnceCell::new(),
+            };
+            runners.insert(language, runner);
         }
         Ok(Sandbox {
             _ticker: Ticker::start(engine.clone(), config.epoch_tick).map_err(CodeError::Thread)?,
             engine,
-            runtimes,
+            commands,
+            runners,
             permits: Semaphore::new(config.max_concurrent_runs),
             maxima: config.maxima,
         })
@@ -123,8 +170,28 @@ impl Sandbox {
         stdin: &[u8],
         limits: &Limits,
     ) -> Result<RunOutcome, CodeError> {
-        let pre = self.runtimes.get(&language).ok_or(CodeError::NoImage(language))?;
         let _permit = self.permits.acquire().await.map_err(|_| CodeError::Closed)?;
+        if let Some(runner) = self.runners.get(&language) {
+            let raw = run::run_component(&self.engine, &runner.pre, code, stdin.to_vec(), limits).await?;
+            let Some(module) = missing_module(&raw) else {
+                return Ok(classify(language, raw));
+            };
+            if !self.fallback_imports(language, runner, module).await? {
+                return Ok(classify(language, raw));
+            }
+            tracing::debug!(%language, module, "module missing from the runner; rerunning on the command");
+        }
+        self.run_command(language, code, stdin, limits).await
+    }
+
+    async fn run_command(
+        &self,
+        language: Language,
+        code: &str,
+        stdin: &[u8],
+        limits: &Limits,
+    ) -> Result<RunOutcome, CodeError> {
+        let pre = self.commands.get(&language).ok_or(CodeError::NoImage(language))?;
         let raw = run::run(
             &self.engine,
             pre,
@@ -135,20 +202,71 @@ impl Sandbox {
         .await?;
         Ok(classify(language, raw))
     }
+
+    /// Whether the command of `language` has the standard-library module `module`, which the
+    /// runner lacked. The list comes from the command itself, once.
+    async fn fallback_imports(
+        &self,
+        language: Language,
+        runner: &Runner,
+        module: &str,
+    ) -> Result<bool, CodeError> {
+        let modules = runner
+            .fallback_modules
+            .get_or_try_init(|| async {
+                let program = "import sys\nprint('\\n'.join(sorted(sys.stdlib_module_names)))";
+                let outcome = self
+                    .run_command(language, program, b"", &Limits::defaults(&self.maxima))
+                    .await?;
+                if outcome.status != RunStatus::Ok {
+                    return Err(CodeError::Fallback(format!(
+                        "listing the {language} command's modules ended as {:?}",
+                        outcome.status
+                    )));
+                }
+                let names = String::from_utf8_lossy(&outcome.stdout)
+                    .lines()
+                    .map(str::to_owned)
+                    .collect();
+                Ok::<HashSet<String>, CodeError>(names)
+            })
+            .await?;
+        let top_level = module.split('.').next().unwrap_or(module);
+        Ok(modules.contains(top_level))
+    }
+}
+
+/// The module a runner program failed to import, when that is how it ended: an uncaught
+/// `ModuleNotFoundError` (exit 1, the last stderr line naming the module).
+fn missing_module(raw: &RawRun) -> Option<&str> {
+    if raw.exit != Exit::Code(1) || raw.stdout_truncated || raw.stderr_truncated || raw.memory_refused {
+        return None;
+    }
+    let stderr = std::str::from_utf8(&raw.stderr).ok()?;
+    let last = stderr.trim_end().lines().next_back()?;
+    let name = last
+        .strip_prefix("ModuleNotFoundError: No module named '")?
+        .strip_suffix('\'')?;
+    Some(name)
 }
 
 fn build_engine(config: &SandboxConfig, data_dir: &Path) -> Result<Engine, CodeError> {
     let slots = u32::try_from(config.max_concurrent_runs.max(1)).unwrap_or(u32::MAX);
+    // Every slot may hold a runner component, which instantiates many core modules; slots are
+    // virtual address space reserved up front, committed only when used.
+    let core_slots = slots.saturating_mul(CORE_INSTANCES_PER_RUNNER);
     let memory = usize::try_from(config.maxima.memory_bytes).unwrap_or(usize::MAX);
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_core_instances(slots)
-        .total_memories(slots)
-        .total_tables(slots)
+    pool.total_component_instances(slots)
+        .total_core_instances(core_slots)
+        .total_memories(core_slots)
+        .total_tables(core_slots)
         .total_stacks(slots)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_RUNNER)
         .max_memories_per_module(1)
         .max_tables_per_module(1)
         .max_memory_size(memory)
-        .table_elements(10_000);
+        .table_elements(20_000);
 
     let mut cache = CacheConfig::new();
     cache.with_directory(data_dir.join("modules"));
@@ -170,6 +288,8 @@ fn build_engine(config: &SandboxConfig, data_dir: &Path) -> Result<Engine, CodeE
 fn classify(language: Language, raw: RawRun) -> RunOutcome {
     let (exit_code, trap) = match &raw.exit {
         Exit::Code(code) => (Some(*code), None),
+        // As `python -c` exits on a program that does not compile.
+        Exit::CompileError => (Some(1), None),
         Exit::Trap(message) => (None, Some(message.clone())),
         Exit::Timeout => (None, None),
     };
@@ -180,6 +300,7 @@ fn classify(language: Language, raw: RawRun) -> RunOutcome {
     } else {
         match raw.exit {
             Exit::Timeout => RunStatus::TimeLimitExceeded,
+            Exit::CompileError => RunStatus::CompileError,
             Exit::Code(0) => RunStatus::Ok,
             Exit::Code(code)
                 if lang::is_compile_error(language, code, &String::from_utf8_lossy(&raw.stderr)) =>

