@@ -101,6 +101,28 @@ fn main() {
             s50 / h50
         );
     }
+    // The time scale: CPU-bound Python in the sandbox against the same loop natively, so that
+    // per-task time limits can be set from native timings.
+    let busy = "s = 0\nfor i in range(3 * 10**6):\n    s += i * i\nprint(s)";
+    let slow = Limits::new(Some(60_000), None, None, &LimitMaxima::default()).unwrap();
+    let sandboxed: Vec<Duration> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let outcome = runtime
+                .block_on(sandbox.run(Language::Python, busy, b"", &slow))
+                .unwrap();
+            assert_eq!(outcome.status, verdict::code::RunStatus::Ok);
+            t.elapsed()
+        })
+        .collect();
+    let host: Vec<Duration> = (0..5).map(|_| host_python(busy, b"")).collect();
+    let (s50, _) = stats(sandboxed);
+    let (h50, _) = stats(host);
+    println!(
+        "python CPU-bound loop (3e6 iterations) sandbox p50 {s50:.0} ms | host p50 {h50:.0} ms | time scale {:.2}",
+        s50 / h50
+    );
+
     let js: Vec<Duration> = (0..RUNS * 4)
         .map(|_| {
             let t = Instant::now();

@@ -330,6 +330,18 @@ async fn a_standard_module_missing_from_the_runner_is_imported_by_the_fallback()
 }
 
 #[tokio::test]
+async fn python_string_hashes_are_fixed_and_random_is_seeded_per_run() {
+    // The runner's snapshot fixes the string-hash seed, so set and dict orders of strings
+    // repeat on re-verification; `random` is seeded afresh per instance, as natively.
+    let code = "import random\nprint(hash('verdict'))\nprint(random.random())";
+    let (first, second) = (py(code, "").await, py(code, "").await);
+    assert_status(&first, RunStatus::Ok);
+    let (first, second) = (first.stdout_text(), second.stdout_text());
+    assert_eq!(first.lines().next(), second.lines().next());
+    assert_ne!(first.lines().nth(1), second.lines().nth(1));
+}
+
+#[tokio::test]
 async fn output_exactly_at_the_limit_is_not_truncated() {
     let code = "import sys\nsys.stdout.write('x' * 100)";
     let out = sandbox()
