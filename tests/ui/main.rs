@@ -251,9 +251,6 @@ async fn every_view_loads_without_javascript_errors_or_outside_requests() {
             page.assert_clean("runs").await >= 8,
             "page, scripts, style, icon and data"
         );
-        if let Some(dir) = &screenshots {
-            page.screenshot(dir, "ui-runs.png").await;
-        }
 
         // One run: its chart has a line per series, with a point per non-empty bucket.
         page.open(&format!("/ui/runs/{TREND_RUN}?buckets=40")).await;
