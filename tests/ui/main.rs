@@ -381,6 +381,70 @@ async fn the_error_check_sees_uncaught_exceptions_console_errors_and_blocked_req
     .await;
 }
 
+#[tokio::test]
+async fn a_refused_request_asks_for_an_api_key_and_every_later_request_carries_it() {
+    let base = &server().base;
+    Page::with(base, |page| async move {
+        page.open("/ui/runs").await;
+        // The server of this branch needs no key: the page's fetch is wrapped to record the
+        // headers sent and to refuse the first request the way an API-key server does.
+        page.eval(
+            "sessionStorage.removeItem('verdict.apiKey'); window.calls = []; const real = window.fetch; \
+             let refused = false; window.fetch = (url, init) => { \
+               window.calls.push({ url: String(url), auth: init?.headers?.Authorization ?? null }); \
+               if (!refused) { refused = true; return Promise.resolve(new Response( \
+                 JSON.stringify({ error: { code: 'unauthorized', message: 'an API key is required' } }), \
+                 { status: 401, headers: { 'content-type': 'application/json' } })); } \
+               return real(url, init); };",
+            vec![],
+        )
+        .await;
+        page.find("header nav a[data-view=submissions]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        page.wait_for("dialog#auth[open]").await;
+        assert!(page.text("#auth-reason").await.contains("an API key is required"));
+        page.find("#auth-key").await.send_keys("sekret").await.unwrap();
+        page.find("#auth-form button[value=ok]")
+            .await
+            .click()
+            .await
+            .unwrap();
+        page.wait_ready().await;
+        assert!(
+            !page.find_all("#submissions-table tbody tr").await.is_empty(),
+            "the retry got the rows"
+        );
+
+        // And on to a submission: every data request after the prompt carries the key.
+        page.find("#submissions-table tbody tr a")
+            .await
+            .click()
+            .await
+            .unwrap();
+        page.wait_ready().await;
+        let calls = page.eval("return window.calls;", vec![]).await;
+        let calls = calls.as_array().unwrap();
+        assert!(calls.len() >= 3, "{calls:?}");
+        assert_eq!(calls[0]["auth"], Value::Null, "no key before one was given");
+        assert_eq!(calls[0]["url"], calls[1]["url"], "the refused request is retried");
+        for call in &calls[1..] {
+            assert_eq!(call["auth"], "Bearer sekret", "{call}");
+        }
+        let stored = page
+            .eval("return sessionStorage.getItem('verdict.apiKey');", vec![])
+            .await;
+        assert_eq!(stored, "sekret");
+        page.eval("sessionStorage.removeItem('verdict.apiKey');", vec![])
+            .await;
+        page.assert_clean("api key").await;
+        page
+    })
+    .await;
+}
+
 /// The newest submission matching `query`, read through the API.
 async fn first_id(base: &str, query: &str) -> String {
     let page: Value = reqwest::get(format!("{base}/v1/submissions?{query}&limit=1"))
