@@ -22,6 +22,8 @@ pub mod reward;
 pub mod store;
 /// Tracing setup and the Prometheus metrics.
 pub mod telemetry;
+/// The audit web UI: a page and its assets, embedded in the binary and served at `/`.
+pub mod ui;
 
 pub use app::App;
 pub use config::Config;

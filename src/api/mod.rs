@@ -12,6 +12,8 @@ mod openrlhf;
 mod ops;
 mod rewards;
 mod sandbox;
+// The run timeline for the audit UI's chart (issue 7).
+mod timeline;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -93,6 +95,7 @@ impl AppState {
         audit::get_run,
         audit::keep_run,
         audit::unkeep_run,
+        timeline::timeline,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -151,6 +154,9 @@ pub fn router(state: AppState) -> Router {
             "/v1/runs/{run_id}/keep",
             put(audit::keep_run).delete(audit::unkeep_run),
         )
+        // The audit UI: its JSON series, and its page and assets (`/`, `/ui/…`).
+        .route("/v1/runs/{run_id}/timeline", get(timeline::timeline))
+        .merge(crate::ui::router())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

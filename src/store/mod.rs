@@ -12,6 +12,7 @@ mod postgres;
 mod recorder;
 pub mod spool;
 mod sqlite;
+mod timeline;
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,7 @@ use time::OffsetDateTime;
 pub use postgres::PgStore;
 pub use recorder::{Recorder, RecorderHealth, Stored, chain as error_chain};
 pub use sqlite::SqliteStore;
+pub use timeline::{MAX_BUCKETS, Timeline, TimelineBucket};
 
 /// Rows written per `insert` statement: well under SQLite's 32,766 bind parameters.
 const INSERT_CHUNK: usize = 500;
@@ -260,6 +262,18 @@ impl Store {
 
     pub async fn stats(&self) -> Result<DbStats, StoreError> {
         dispatch!(self, s => s.stats().await)
+    }
+
+    /// `run_id`'s span cut into `buckets` equal slices with each slice's mean reward and
+    /// rates; `None` when no submission carries the run id.
+    pub async fn timeline(&self, run_id: &str, buckets: u32) -> Result<Option<Timeline>, StoreError> {
+        let Some((first, last)) = dispatch!(self, s => s.run_span(run_id).await)? else {
+            return Ok(None);
+        };
+        let first_ms = timeline::epoch_ms(first);
+        let width = timeline::bucket_width_ms(first_ms, timeline::epoch_ms(last), buckets);
+        let groups = dispatch!(self, s => s.timeline_groups(run_id, first_ms, width).await)?;
+        Ok(Some(timeline::assemble(run_id, first, last, width, groups)))
     }
 }
 

@@ -12,6 +12,7 @@ use sqlx::types::Json;
 use sqlx::{Postgres, QueryBuilder, Row};
 use time::OffsetDateTime;
 
+use super::timeline::BucketGroup;
 use super::{DbStats, INSERT_CHUNK, Reverification, RunGroup, StoreError, Submission, SubmissionFilter};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
@@ -268,6 +269,57 @@ impl PgStore {
             oldest: row.try_get("oldest")?,
             newest: row.try_get("newest")?,
         })
+    }
+}
+
+impl PgStore {
+    /// The first and last creation time of `run_id`'s submissions.
+    pub(super) async fn run_span(
+        &self,
+        run_id: &str,
+    ) -> Result<Option<(OffsetDateTime, OffsetDateTime)>, StoreError> {
+        let row = sqlx::query("select min(created_at), max(created_at) from submissions where run_id = $1")
+            .bind(run_id.to_owned())
+            .fetch_one(&self.pool)
+            .await?;
+        let first: Option<OffsetDateTime> = row.try_get(0)?;
+        let last: Option<OffsetDateTime> = row.try_get(1)?;
+        Ok(first.zip(last))
+    }
+
+    /// `run_id`'s submissions grouped into buckets of `width_ms` from `first_ms`. The epoch
+    /// arithmetic is done in `numeric`, exact, so a row on a bucket boundary lands in the same
+    /// bucket as on SQLite's integer division. The accurate verdicts are those of `ACCURATE`
+    /// in the store module.
+    pub(super) async fn timeline_groups(
+        &self,
+        run_id: &str,
+        first_ms: i64,
+        width_ms: i64,
+    ) -> Result<Vec<BucketGroup>, StoreError> {
+        let rows = sqlx::query(
+            "select floor((extract(epoch from created_at) * 1000 - $2) / $3)::bigint as bucket, \
+             count(*) as n, sum(reward) as reward_sum, \
+             sum(case when verdict in ('correct', 'accepted') then 1 else 0 end)::bigint as accurate_n, \
+             sum(case when format_ok then 1 else 0 end)::bigint as format_n \
+             from submissions where run_id = $1 group by bucket order by bucket",
+        )
+        .bind(run_id.to_owned())
+        .bind(first_ms)
+        .bind(width_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BucketGroup {
+                    index: row.try_get("bucket")?,
+                    count: row.try_get("n")?,
+                    reward_sum: row.try_get("reward_sum")?,
+                    accurate: row.try_get("accurate_n")?,
+                    formatted: row.try_get("format_n")?,
+                })
+            })
+            .collect()
     }
 }
 

@@ -15,6 +15,7 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use time::OffsetDateTime;
 
+use super::timeline::BucketGroup;
 use super::{DbStats, INSERT_CHUNK, Reverification, RunGroup, StoreError, Submission, SubmissionFilter};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -297,6 +298,56 @@ impl SqliteStore {
             oldest: row.try_get::<Option<i64>, _>("oldest")?.map(from_ms),
             newest: row.try_get::<Option<i64>, _>("newest")?.map(from_ms),
         })
+    }
+}
+
+impl SqliteStore {
+    /// The first and last creation time of `run_id`'s submissions.
+    pub(super) async fn run_span(
+        &self,
+        run_id: &str,
+    ) -> Result<Option<(OffsetDateTime, OffsetDateTime)>, StoreError> {
+        let row = sqlx::query("select min(created_at), max(created_at) from submissions where run_id = $1")
+            .bind(run_id.to_owned())
+            .fetch_one(&self.pool)
+            .await?;
+        let first: Option<i64> = row.try_get(0)?;
+        let last: Option<i64> = row.try_get(1)?;
+        Ok(first
+            .zip(last)
+            .map(|(first, last)| (from_ms(first), from_ms(last))))
+    }
+
+    /// `run_id`'s submissions grouped into buckets of `width_ms` from `first_ms`. The
+    /// accurate verdicts are those of `ACCURATE` in the store module.
+    pub(super) async fn timeline_groups(
+        &self,
+        run_id: &str,
+        first_ms: i64,
+        width_ms: i64,
+    ) -> Result<Vec<BucketGroup>, StoreError> {
+        let rows = sqlx::query(
+            "select (created_at - $2) / $3 as bucket, count(*) as n, sum(reward) as reward_sum, \
+             sum(case when verdict in ('correct', 'accepted') then 1 else 0 end) as accurate_n, \
+             sum(case when format_ok then 1 else 0 end) as format_n \
+             from submissions where run_id = $1 group by bucket order by bucket",
+        )
+        .bind(run_id.to_owned())
+        .bind(first_ms)
+        .bind(width_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BucketGroup {
+                    index: row.try_get("bucket")?,
+                    count: row.try_get("n")?,
+                    reward_sum: row.try_get("reward_sum")?,
+                    accurate: row.try_get("accurate_n")?,
+                    formatted: row.try_get("format_n")?,
+                })
+            })
+            .collect()
     }
 }
 

@@ -10,3 +10,4 @@ mod mbpp;
 mod openrlhf;
 mod ops;
 mod rewards;
+mod timeline;
