@@ -247,7 +247,12 @@ impl TrainConfig {
         if g.prompts_per_step == 0 || g.max_new_tokens == 0 || g.mu == 0 {
             bail!("grpo.prompts_per_step, grpo.max_new_tokens and grpo.mu must be positive");
         }
-        if !(g.temperature > 0.0) || !(g.top_p > 0.0 && g.top_p <= 1.0) {
+        if g.temperature.is_nan()
+            || g.temperature <= 0.0
+            || g.top_p.is_nan()
+            || g.top_p <= 0.0
+            || g.top_p > 1.0
+        {
             bail!("grpo.temperature must be > 0 and grpo.top_p in (0, 1]");
         }
         match self.model.source {

@@ -28,7 +28,14 @@ pub fn load_hf_dir(dir: &Path, device: &Device) -> Result<Loaded> {
     let mut tensors = BTreeMap::new();
     let mut files: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
+        // Weights are `model.safetensors` or `model-0000N-of-0000M.safetensors`; a trainer
+        // checkpoint keeps optimiser state and the KL reference beside them under other names.
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "safetensors")
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("model"))
+        })
         .collect();
     files.sort();
     if files.is_empty() {

@@ -78,5 +78,11 @@ fn tiny_model_learns_the_toy_task_from_verdict_rewards() {
     let all = rows(&out.path().join("metrics.jsonl"));
     let last_steps: Vec<u64> = all.iter().filter_map(|r| r["step"].as_u64()).collect();
     assert_eq!(&last_steps[last_steps.len() - 2..], &[31, 32]);
+    // The resumed run starts from the trained weights, not from the initial ones.
+    let resumed_eval = all.last().unwrap()["eval_accuracy"].as_f64().unwrap();
+    assert!(
+        resumed_eval >= 0.75,
+        "held-out accuracy after resuming: {resumed_eval}"
+    );
     rt.shutdown_background();
 }

@@ -253,7 +253,10 @@ fn a_checkpoint_round_trips_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("checkpoint");
     let tok = policy_trainer::loader::toy_tokenizer().unwrap();
-    policy_trainer::train::save_checkpoint(&ck, &cfg, &p, &None, &opt, 7, &[0], &tok).unwrap();
+    // A reference model saved beside the weights must not be mistaken for them.
+    let other = params(&cfg, 99);
+    let reference = Some(Decoder::new(&cfg, other.tensors(), &Device::Cpu).unwrap());
+    policy_trainer::train::save_checkpoint(&ck, &cfg, &p, &reference, &opt, 7, &[0], &tok).unwrap();
     let loaded = policy_trainer::loader::load_hf_dir(&ck, &Device::Cpu).unwrap();
     assert_eq!(loaded.cfg, cfg);
     for (k, v) in &p.vars {
