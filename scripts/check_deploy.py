@@ -238,6 +238,19 @@ def check_dockerfile_copies(path):
                 problem(f"{path}: COPY {source}: excluded by .dockerignore")
 
 
+def check_trainer_configs(compose):
+    """The configs the trainer services and the no-Docker pipeline name exist (the images copy
+    policy-trainer/configs/ to configs/)."""
+    named = {"configs/tiny.toml"}  # scripts/pipeline-no-docker.sh
+    for service in compose.get("services", {}).values():
+        command = service.get("command") or []
+        if "--config" in command:
+            named.add(command[command.index("--config") + 1])
+    for config in sorted(named):
+        if not (ROOT / "policy-trainer" / config).is_file():
+            problem(f"policy-trainer/{config} is named by the deployment but does not exist")
+
+
 def check_env_example(env_text, compose_text):
     defined = re.findall(r"^([A-Z][A-Z0-9_]*)=", env_text, re.M)
     referenced = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", compose_text))
@@ -288,6 +301,7 @@ def main():
         for dockerfile in ("policy-trainer/Dockerfile", "policy-trainer/Dockerfile.cuda"):
             check_dockerfile_env(dockerfile, trainer_vars, "POLICY_TRAINER_")
             check_dockerfile_copies(dockerfile)
+        check_trainer_configs(compose)
     docs = [d for d in yaml.safe_load_all(Path(args.k8s).read_text()) if d]
     check_k8s(docs, verdict_vars, (ROOT / "deploy/verdict.toml").read_text())
 
