@@ -1,6 +1,7 @@
 //! Integration tests against the real server on 127.0.0.1:0, over real HTTP.
 
 mod audit;
+mod auth;
 mod code;
 mod errors;
 mod helpers;
