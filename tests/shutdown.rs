@@ -26,7 +26,7 @@ fn start(dir: &Path) -> Server {
         .arg("--database-url")
         .arg(format!("sqlite://{}", dir.join("verdict.db").display()))
         .current_dir(dir)
-        .env("VERDICT_LOG_JSON", "1")
+        .env("VERDICT_LOG_JSON", "true")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -11,3 +11,4 @@ mod mbpp;
 mod openrlhf;
 mod ops;
 mod rewards;
+mod shed;
