@@ -97,6 +97,13 @@ fn start_server(dir: &Path, concurrent: usize, queued: usize) -> Server {
         .args(["--max-queued-requests", &queued.to_string()])
         .arg("--data-dir")
         .arg(dir)
+        // The sandbox's images and compiled modules are shared with the tests (fetched once).
+        .arg("--sandbox-dir")
+        .arg(std::env::var_os("VERDICT_SANDBOX_DIR").unwrap_or_else(|| {
+            Path::new(&std::env::var_os("HOME").expect("HOME is set"))
+                .join(".cache/verdict")
+                .into()
+        }))
         .arg("--database-url")
         .arg(format!("sqlite://{}", dir.join("load.db").display()))
         .current_dir(dir)

@@ -365,7 +365,7 @@ mod tests {
         let hash = hash_key("k");
         for (text, field) in [
             (
-                format!("[[api_keys]]\nname = \"a\"\nsha256 = \"abc\"\nscopes = [\"reward\"]\n"),
+                "[[api_keys]]\nname = \"a\"\nsha256 = \"abc\"\nscopes = [\"reward\"]\n".to_owned(),
                 "api_keys[0].sha256",
             ),
             (

@@ -28,8 +28,12 @@ pub struct CodeRunRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunLimits {
+    // The bounds are the sandbox's maxima (`LimitMaxima::default`); 0 is refused.
+    #[schema(minimum = 1, maximum = 60000)]
     pub time_ms: Option<u64>,
+    #[schema(minimum = 1, maximum = 1024)]
     pub memory_mb: Option<u64>,
+    #[schema(minimum = 1, maximum = 67108864)]
     pub output_bytes: Option<u64>,
 }
 
