@@ -18,7 +18,9 @@ const MAX_CODE_BYTES: usize = 1024 * 1024;
 #[schema(example = json!({ "language": "python", "code": "print(sum(map(int, input().split())))", "stdin": "1 2\n" }))]
 pub struct CodeRunRequest {
     /// `python` (or `py`, `python3`) or `javascript` (or `js`).
-    #[schema(pattern = "^([Pp][Yy]([Tt][Hh][Oo][Nn]3?)?|[Jj][Aa][Vv][Aa][Ss][Cc][Rr][Ii][Pp][Tt]|[Jj][Ss])$")]
+    #[schema(
+        pattern = "^([Pp][Yy]([Tt][Hh][Oo][Nn]3?)?|[Jj][Aa][Vv][Aa][Ss][Cc][Rr][Ii][Pp][Tt]|[Jj][Ss])$"
+    )]
     pub language: String,
     /// The program; it must contain more than whitespace (at most 1 MiB).
     #[schema(pattern = "\\S")]
