@@ -21,3 +21,7 @@ fi
 "$venv/bin/pip" install --quiet --no-deps --force-reinstall ./clients/python
 rm -rf clients/python/build
 VERDICT_BIN="$target_dir/debug/verdict" "$venv/bin/python" -m pytest -q clients/python/tests
+
+# Hardening: the HTTP contract against /openapi.json (schemathesis, every check).
+echo "== API contract tests (schemathesis) against a real server"
+scripts/schemathesis.sh

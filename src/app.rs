@@ -12,10 +12,15 @@ use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::store::{Recorder, Store, StoreError};
 
+/// The longest shutdown waits for spooled submissions to reach the database; what is left
+/// stays in the spool (on disk) and the next start replays it.
+const SPOOL_FLUSH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub struct App {
     listener: TcpListener,
     address: SocketAddr,
     router: axum::Router,
+    recorder: std::sync::Arc<Recorder>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,11 +61,12 @@ impl App {
         store.migrate().await?;
         let recorder = Recorder::open(store, &config.data_dir.join("spool"), config.store_timeout)?;
         recorder.spawn_replayer();
-        let router = api::router(AppState::new(config, recorder));
+        let router = api::router(AppState::new(config, recorder.clone()));
         Ok(Self {
             listener,
             address,
             router,
+            recorder,
         })
     }
 
@@ -74,12 +80,22 @@ impl App {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `stop` completes, then finishes the requests in flight.
+    /// Serves until `stop` completes, then finishes the requests in flight (each bounded by
+    /// the request deadline; new connections are no longer accepted) and flushes the spool.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         tracing::info!(address = %self.address, "verdict listening");
-        axum::serve(self.listener, self.router)
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(stop)
-            .await
+            .await;
+        let left = self.recorder.flush(SPOOL_FLUSH_DEADLINE).await;
+        if left > 0 {
+            tracing::warn!(
+                rows = left,
+                "stopping with spooled submissions; the next start replays them"
+            );
+        }
+        tracing::info!("stopped");
+        served
     }
 }
 

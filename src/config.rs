@@ -45,6 +45,10 @@ pub struct ServerArgs {
     /// Requests processed at once; further requests wait in line.
     #[arg(long, env = "VERDICT_MAX_CONCURRENT_REQUESTS")]
     pub max_concurrent_requests: Option<usize>,
+    /// Requests that may wait for a processing slot; beyond that a request gets 503 with
+    /// `Retry-After` at once.
+    #[arg(long, env = "VERDICT_MAX_QUEUED_REQUESTS")]
+    pub max_queued_requests: Option<usize>,
     /// Longest wait in milliseconds for the database to commit a batch before it goes to the
     /// spool in the data directory instead.
     #[arg(long, env = "VERDICT_STORE_TIMEOUT_MS")]
@@ -63,8 +67,11 @@ struct FileConfig {
     max_batch_items: Option<usize>,
     request_timeout_ms: Option<u64>,
     max_concurrent_requests: Option<usize>,
+    max_queued_requests: Option<usize>,
     store_timeout_ms: Option<u64>,
     policies: BTreeMap<String, PolicyConfig>,
+    // Hardening: API keys (`[[api_keys]]`), see `crate::auth`.
+    api_keys: Vec<crate::auth::ApiKeyConfig>,
 }
 
 /// Limits the HTTP layer enforces on every request.
@@ -74,6 +81,8 @@ pub struct HttpLimits {
     pub max_batch_items: usize,
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
+    /// Requests waiting for a slot before new ones are shed with 503.
+    pub max_queued_requests: usize,
 }
 
 impl Default for HttpLimits {
@@ -83,6 +92,7 @@ impl Default for HttpLimits {
             max_batch_items: 4096,
             request_timeout: Duration::from_secs(120),
             max_concurrent_requests: 512,
+            max_queued_requests: 1024,
         }
     }
 }
@@ -99,6 +109,8 @@ pub struct Config {
     pub policies: PolicySet,
     /// How long a write waits for the database before the batch is spooled.
     pub store_timeout: Duration,
+    /// API keys with scopes; empty means every route is open.
+    pub api_keys: Vec<crate::auth::ApiKey>,
 }
 
 /// The default of [`Config::store_timeout`]: short enough that a training job never stalls
@@ -147,6 +159,10 @@ impl Config {
                 .max_concurrent_requests
                 .or(file.max_concurrent_requests)
                 .unwrap_or(defaults.max_concurrent_requests),
+            max_queued_requests: args
+                .max_queued_requests
+                .or(file.max_queued_requests)
+                .unwrap_or(defaults.max_queued_requests),
         };
         for (key, value) in [
             ("max_body_bytes", limits.max_body_bytes),
@@ -204,6 +220,10 @@ impl Config {
                 Some(ms) => Duration::from_millis(ms),
                 None => DEFAULT_STORE_TIMEOUT,
             },
+            api_keys: crate::auth::validate(&file.api_keys).map_err(|problem| ConfigError::Invalid {
+                key: "api_keys",
+                problem,
+            })?,
         })
     }
 
@@ -221,6 +241,7 @@ impl Config {
             limits: HttpLimits::default(),
             policies: PolicySet::new(&BTreeMap::new()).expect("the built-in policy is valid"),
             store_timeout: DEFAULT_STORE_TIMEOUT,
+            api_keys: Vec::new(),
         }
     }
 }

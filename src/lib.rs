@@ -6,6 +6,8 @@
 pub mod api;
 /// Start-up: bind, serve, shut down gracefully.
 pub mod app;
+/// Optional API keys: scopes, hashed secrets, per-key rate limits.
+pub mod auth;
 /// Offline grading of a JSONL file with the same code as the server (`verdict check`).
 pub mod check;
 /// The code sandbox: untrusted programs in wasmtime with exact limits, and the test harness.

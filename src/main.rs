@@ -71,6 +71,18 @@ enum Command {
         #[command(subcommand)]
         command: RunsCommand,
     },
+    /// API keys for `[[api_keys]]` in verdict.toml.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Read a key from standard input (one line) and print the `sha256 = "…"` line to paste
+    /// into its `[[api_keys]]` table; the key itself is never stored.
+    Hash,
 }
 
 #[derive(Subcommand)]
@@ -177,6 +189,18 @@ fn main() -> anyhow::Result<()> {
             println!("deleted {deleted} submissions created before {cutoff} (kept runs untouched)");
             Ok(())
         }),
+        Command::Keys {
+            command: KeysCommand::Hash,
+        } => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the key from standard input")?;
+            let key = line.trim_end_matches(['\n', '\r']);
+            anyhow::ensure!(!key.is_empty(), "no key on standard input");
+            println!("sha256 = \"{}\"", verdict::auth::hash_key(key));
+            Ok(())
+        }
         Command::Runs { command } => {
             let (run_id, server, keep) = match command {
                 RunsCommand::Keep { run_id, server } => (run_id, server, true),

@@ -442,7 +442,8 @@ enum Format {
     path = "/v1/submissions/export",
     params(ExportQuery, SubmissionQuery),
     responses(
-        (status = 200, description = "One submission per line (JSONL) or row (CSV), newest first", content_type = "application/x-ndjson"),
+        (status = 200, description = "One submission per line (JSONL) or row (CSV), newest first",
+            content((String = "application/x-ndjson"), (String = "text/csv"))),
         (status = 422, description = "A parameter is invalid; `field` names it", body = ErrorBody),
     )
 )]

@@ -18,7 +18,12 @@ const MAX_CODE_BYTES: usize = 1024 * 1024;
 #[schema(example = json!({ "language": "python", "code": "print(sum(map(int, input().split())))", "stdin": "1 2\n" }))]
 pub struct CodeRunRequest {
     /// `python` (or `py`, `python3`) or `javascript` (or `js`).
+    #[schema(
+        pattern = "^([Pp][Yy]([Tt][Hh][Oo][Nn]3?)?|[Jj][Aa][Vv][Aa][Ss][Cc][Rr][Ii][Pp][Tt]|[Jj][Ss])$"
+    )]
     pub language: String,
+    /// The program; it must contain more than whitespace (at most 1 MiB).
+    #[schema(pattern = "\\S")]
     pub code: String,
     #[serde(default)]
     pub stdin: String,
@@ -28,8 +33,12 @@ pub struct CodeRunRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunLimits {
+    // The bounds are the sandbox's maxima (`LimitMaxima::default`); 0 is refused.
+    #[schema(minimum = 1, maximum = 60000)]
     pub time_ms: Option<u64>,
+    #[schema(minimum = 1, maximum = 1024)]
     pub memory_mb: Option<u64>,
+    #[schema(minimum = 1, maximum = 67108864)]
     pub output_bytes: Option<u64>,
 }
 

@@ -3,6 +3,7 @@
 //! call the domain, encode.
 
 mod audit;
+mod auth;
 mod code_run;
 mod code_task;
 mod docs;
@@ -12,6 +13,7 @@ mod openrlhf;
 mod ops;
 mod rewards;
 mod sandbox;
+mod shed;
 // The run timeline for the audit UI's chart (issue 7).
 mod timeline;
 
@@ -24,7 +26,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -47,12 +48,15 @@ pub struct AppState {
     pub recorder: Arc<Recorder>,
     /// The code sandbox, built on first use.
     pub sandbox: Arc<sandbox::LazySandbox>,
+    /// API keys and their rate limits; open when none are configured.
+    pub auth: Arc<crate::auth::Authenticator>,
 }
 
 impl AppState {
     pub fn new(config: Config, recorder: Arc<Recorder>) -> Self {
         Self {
             sandbox: Arc::new(sandbox::LazySandbox::new(config.sandbox_dir.clone())),
+            auth: Arc::new(crate::auth::Authenticator::new(&config.api_keys)),
             config: Arc::new(config),
             metrics: Metrics::new(),
             recorder,
@@ -133,6 +137,7 @@ pub fn openapi_document(state: &AppState) -> serde_json::Value {
             parameter["schema"]["enum"] = serde_json::Value::from(names.clone());
         }
     }
+    auth::document_security(&mut document, state.auth.enabled());
     document
 }
 
@@ -164,13 +169,21 @@ pub fn router(state: AppState) -> Router {
         .route("/docs", get(docs::docs))
         .fallback(|| async { ApiError::from_status(StatusCode::NOT_FOUND) })
         // Innermost first: the body limit is checked by the extractor (413), requests beyond
-        // the concurrency limit wait in line, and the deadline covers the wait.
+        // the concurrency limit wait in a bounded line (503 beyond it), the deadline covers
+        // the wait, and the key is checked before a request takes a place in line.
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
-        .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent_requests))
+        .layer(middleware::from_fn_with_state(
+            shed::Admission::new(limits.max_concurrent_requests, limits.max_queued_requests),
+            shed::admit,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.auth.clone(),
+            auth::require_key,
         ))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics))

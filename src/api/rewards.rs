@@ -32,7 +32,8 @@ const MAX_RUN_ID_LEN: usize = 256;
     }]
 }))]
 pub struct RewardRequest {
-    /// Groups the items of one training run for auditing.
+    /// Groups the items of one training run for auditing (1 to 256 bytes).
+    #[schema(min_length = 1, max_length = 256)]
     pub run_id: Option<String>,
     /// Reward policy name; `r1` when absent.
     pub policy: Option<String>,

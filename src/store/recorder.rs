@@ -159,6 +159,24 @@ impl Recorder {
         })
     }
 
+    /// Moves what waits in the spool into the database, for at most `deadline`; at shutdown,
+    /// so that a stopped replica leaves nothing behind when the database answers. Returns the
+    /// backlog left (kept safely on disk for the next start).
+    pub async fn flush(&self, deadline: Duration) -> u64 {
+        let until = tokio::time::Instant::now() + deadline;
+        while self.backlog() > 0 && tokio::time::Instant::now() < until {
+            match tokio::time::timeout_at(until, self.replay_once()).await {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) | Err(_) => break,
+                Ok(Err(error)) => {
+                    tracing::warn!(error = %chain(&error), "spool flush failed; retrying");
+                    tokio::time::sleep(MIN_RETRY_DELAY).await;
+                }
+            }
+        }
+        self.backlog()
+    }
+
     /// Replays one spool file into the database. `Ok(true)` when it moved rows (look again at
     /// once), `Ok(false)` when there was nothing to do.
     pub async fn replay_once(&self) -> Result<bool, StoreError> {

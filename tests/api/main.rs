@@ -1,6 +1,7 @@
 //! Integration tests against the real server on 127.0.0.1:0, over real HTTP.
 
 mod audit;
+mod auth;
 mod code;
 mod errors;
 mod helpers;
@@ -10,4 +11,5 @@ mod mbpp;
 mod openrlhf;
 mod ops;
 mod rewards;
+mod shed;
 mod timeline;
