@@ -16,6 +16,8 @@ pub struct App {
     listener: TcpListener,
     address: SocketAddr,
     router: axum::Router,
+    /// Background re-check jobs, stopped at shutdown (they resume at the next start).
+    jobs: std::sync::Arc<api::JobRunner>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,11 +58,15 @@ impl App {
         store.migrate().await?;
         let recorder = Recorder::open(store, &config.data_dir.join("spool"), config.store_timeout)?;
         recorder.spawn_replayer();
-        let router = api::router(AppState::new(config, recorder));
+        let state = AppState::new(config, recorder);
+        api::resume_jobs(&state).await?;
+        let jobs = state.jobs.clone();
+        let router = api::router(state);
         Ok(Self {
             listener,
             address,
             router,
+            jobs,
         })
     }
 
@@ -77,9 +83,11 @@ impl App {
     /// Serves until `stop` completes, then finishes the requests in flight.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         tracing::info!(address = %self.address, "verdict listening");
-        axum::serve(self.listener, self.router)
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(stop)
-            .await
+            .await;
+        self.jobs.stop();
+        served
     }
 }
 

@@ -99,6 +99,8 @@ pub struct Config {
     pub policies: PolicySet,
     /// How long a write waits for the database before the batch is spooled.
     pub store_timeout: Duration,
+    /// Pace of whole-run re-check jobs (`POST /v1/runs/{run_id}/reverify`).
+    pub reverify: crate::api::ReverifyPace,
 }
 
 /// The default of [`Config::store_timeout`]: short enough that a training job never stalls
@@ -204,6 +206,7 @@ impl Config {
                 Some(ms) => Duration::from_millis(ms),
                 None => DEFAULT_STORE_TIMEOUT,
             },
+            reverify: crate::api::ReverifyPace::default(),
         })
     }
 
@@ -221,6 +224,7 @@ impl Config {
             limits: HttpLimits::default(),
             policies: PolicySet::new(&BTreeMap::new()).expect("the built-in policy is valid"),
             store_timeout: DEFAULT_STORE_TIMEOUT,
+            reverify: crate::api::ReverifyPace::default(),
         }
     }
 }

@@ -12,6 +12,11 @@ mod openrlhf;
 mod ops;
 mod rewards;
 mod sandbox;
+// Datasets, groups, evaluation and whole-run re-checks (issue 10).
+mod datasets;
+mod evaluation;
+mod groups;
+mod run_jobs;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,8 +33,11 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
+pub use datasets::parse_and_check as parse_dataset;
 pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use evaluation::parse_ks;
 pub use rewards::parse_item;
+pub use run_jobs::{JobRunner, ReverifyPace, ReverifyReport, resume_jobs, run_to_completion as reverify_run};
 
 use crate::config::Config;
 use crate::reward::{DEFAULT_POLICY, Policy};
@@ -45,6 +53,10 @@ pub struct AppState {
     pub recorder: Arc<Recorder>,
     /// The code sandbox, built on first use.
     pub sandbox: Arc<sandbox::LazySandbox>,
+    /// Registered dataset versions in memory, for reward items that name an entry.
+    pub datasets: Arc<datasets::DatasetCache>,
+    /// Whole-run re-check jobs of this process.
+    pub jobs: Arc<JobRunner>,
 }
 
 impl AppState {
@@ -54,6 +66,8 @@ impl AppState {
             config: Arc::new(config),
             metrics: Metrics::new(),
             recorder,
+            datasets: Arc::default(),
+            jobs: Arc::default(),
         }
     }
 
@@ -93,6 +107,12 @@ impl AppState {
         audit::get_run,
         audit::keep_run,
         audit::unkeep_run,
+        datasets::upload,
+        datasets::list,
+        datasets::get,
+        evaluation::metrics,
+        run_jobs::start,
+        run_jobs::status,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -150,6 +170,13 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/runs/{run_id}/keep",
             put(audit::keep_run).delete(audit::unkeep_run),
+        )
+        .route("/v1/datasets", post(datasets::upload).get(datasets::list))
+        .route("/v1/datasets/{name}", get(datasets::get))
+        .route("/v1/runs/{run_id}/metrics", get(evaluation::metrics))
+        .route(
+            "/v1/runs/{run_id}/reverify",
+            post(run_jobs::start).get(run_jobs::status),
         )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
