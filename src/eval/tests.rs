@@ -38,7 +38,7 @@ fn equivalent_answers_cluster_together() {
         None,
         Some("1/3"),
         Some("\\frac{1}{2}"),
-        Some("0.333"),
+        Some("0.4"),
     ];
     let clusters = cluster_kind("math", &answers);
     assert_eq!(clusters, vec![Some(0), Some(0), None, Some(1), Some(0), Some(2)]);

@@ -2,6 +2,7 @@
 
 mod audit;
 mod code;
+mod datasets;
 mod errors;
 mod helpers;
 mod humaneval;
