@@ -10,4 +10,5 @@ mod math_verify;
 mod mbpp;
 mod openrlhf;
 mod ops;
+mod policies;
 mod rewards;
