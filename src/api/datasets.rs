@@ -72,6 +72,7 @@ pub struct DatasetDetail {
 /// lines of a known source shape. The version is the content hash.
 #[utoipa::path(
     post,
+    operation_id = "upload_dataset",
     path = "/v1/datasets",
     params(UploadQuery),
     request_body(content = String, content_type = "application/x-ndjson", description = "One entry per line"),
@@ -203,6 +204,7 @@ pub fn parse_and_check(name: &str, text: &str, shape: Option<Shape>) -> Result<D
 /// Every registered dataset version, newest first.
 #[utoipa::path(
     get,
+    operation_id = "list_datasets",
     path = "/v1/datasets",
     responses((status = 200, description = "Every dataset version", body = DatasetList))
 )]
@@ -214,6 +216,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<DatasetList>, Ap
 /// One dataset's versions and its newest version's metadata values.
 #[utoipa::path(
     get,
+    operation_id = "get_dataset",
     path = "/v1/datasets/{name}",
     params(("name" = String, Path, description = "The dataset name")),
     responses(

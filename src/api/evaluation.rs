@@ -49,6 +49,7 @@ pub fn parse_ks(text: &str) -> Result<Vec<u64>, ApiError> {
 /// tasks); samples are the run's submissions for them in the order they were judged.
 #[utoipa::path(
     get,
+    operation_id = "run_metrics",
     path = "/v1/runs/{run_id}/metrics",
     params(("run_id" = String, Path, description = "The run to evaluate"), MetricsQuery),
     responses(

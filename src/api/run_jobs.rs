@@ -265,6 +265,7 @@ pub struct ReportQuery {
 /// with the job (202). While a job of the run is running, answers that job (200).
 #[utoipa::path(
     post,
+    operation_id = "start_run_reverify",
     path = "/v1/runs/{run_id}/reverify",
     params(("run_id" = String, Path, description = "The run to re-check")),
     responses(
@@ -319,6 +320,7 @@ pub async fn start(State(state): State<AppState>, Path(run_id): Path<String>) ->
 /// The progress and findings of the run's newest re-check job (or `job_id`).
 #[utoipa::path(
     get,
+    operation_id = "run_reverify_status",
     path = "/v1/runs/{run_id}/reverify",
     params(("run_id" = String, Path, description = "The re-checked run"), ReportQuery),
     responses(
