@@ -628,3 +628,51 @@ async fn count_checks(url: &str, backend: Backend, job_id: &str) -> (i64, i64) {
         }
     }
 }
+
+/// Code answer keys work the same way: HumanEval imported as published, its canonical
+/// solutions scored by entry id in the real sandbox.
+#[tokio::test]
+async fn humaneval_canonical_solutions_scored_by_entry_id_are_accepted() {
+    let app = crate::helpers::spawn_app().await;
+    let text = shared("code/HumanEval.jsonl");
+    let reply = upload(&app, "name=humaneval", &text).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(
+        (reply.body["shape"].as_str(), reply.body["entries"].as_u64()),
+        (Some("humaneval"), Some(164))
+    );
+    let problems: Vec<Value> = text
+        .lines()
+        .take(4)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut items = Vec::new();
+    for (p, body) in problems.iter().flat_map(|p| {
+        [
+            (p, p["canonical_solution"].as_str().unwrap()),
+            (p, "    return None\n"),
+        ]
+    }) {
+        let code = format!("{}{body}", p["prompt"].as_str().unwrap());
+        items.push(
+            json!({ "entry": format!("humaneval:{}", p["task_id"].as_str().unwrap()),
+                           "completion": format!("<think>t</think>\n```python\n{code}\n```\n") }),
+        );
+    }
+    let reply = app.post_json("/v1/rewards", &json!({ "items": items })).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let verdicts: Vec<&str> = reply.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["verdict"].as_str().unwrap_or("error"))
+        .collect();
+    for (index, verdict) in verdicts.iter().enumerate() {
+        assert_eq!(
+            *verdict == "accepted",
+            index % 2 == 0,
+            "{index}: {}",
+            reply.body["results"][index]
+        );
+    }
+}
