@@ -161,10 +161,18 @@ pub async fn rewards(
         request.items,
     )
     .await?;
-    // Clustering a group's answers runs the math verifier: off the async workers.
-    let (results, groups) = tokio::task::spawn_blocking(move || super::groups::annotate(results))
-        .await
-        .map_err(|error| ApiError::internal(&error))?;
+    let grouped = results
+        .iter()
+        .any(|result| matches!(result, ItemResult::Judged(item) if item.group.is_some()));
+    // Clustering a group's answers runs the math verifier: off the async workers, and only
+    // for batches that have groups, so the ungrouped hot path pays nothing.
+    let (results, groups) = if grouped {
+        tokio::task::spawn_blocking(move || super::groups::annotate(results))
+            .await
+            .map_err(|error| ApiError::internal(&error))?
+    } else {
+        (results, None)
+    };
     Ok(Json(RewardResponse {
         run_id: request.run_id,
         policy: state.policy_name(request.policy.as_deref()),
