@@ -21,6 +21,8 @@ pub struct App {
     address: SocketAddr,
     router: axum::Router,
     recorder: std::sync::Arc<Recorder>,
+    /// Background re-check jobs, stopped at shutdown (they resume at the next start).
+    jobs: std::sync::Arc<api::JobRunner>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,12 +63,16 @@ impl App {
         store.migrate().await?;
         let recorder = Recorder::open(store, &config.data_dir.join("spool"), config.store_timeout)?;
         recorder.spawn_replayer();
-        let router = api::router(AppState::new(config, recorder.clone()));
+        let state = AppState::new(config, recorder.clone());
+        api::resume_jobs(&state).await?;
+        let jobs = state.jobs.clone();
+        let router = api::router(state);
         Ok(Self {
             listener,
             address,
             router,
             recorder,
+            jobs,
         })
     }
 
@@ -87,6 +93,7 @@ impl App {
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(stop)
             .await;
+        self.jobs.stop();
         let left = self.recorder.flush(SPOOL_FLUSH_DEADLINE).await;
         if left > 0 {
             tracing::warn!(

@@ -45,13 +45,19 @@ impl Scope {
 pub fn required_scope(method: &str, route: &str) -> Option<Scope> {
     const OPEN: [&str; 6] = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/"];
     const REWARD: [&str; 4] = ["/v1/rewards", "/v1/math/verify", "/v1/code/run", "/get_reward"];
-    const AUDIT: [&str; 6] = [
+    // GET only: uploading a dataset and starting a run re-check are `admin`, while reading a
+    // re-check job's progress is `audit:read`.
+    const AUDIT: [&str; 10] = [
         "/v1/submissions",
         "/v1/submissions/export",
         "/v1/submissions/{id}",
         "/v1/runs",
         "/v1/runs/{run_id}",
         "/v1/runs/{run_id}/timeline",
+        "/v1/runs/{run_id}/metrics",
+        "/v1/runs/{run_id}/reverify",
+        "/v1/datasets",
+        "/v1/datasets/{name}",
     ];
     // The static UI pages carry no data; the API calls they make carry the key.
     if OPEN.contains(&route) || route == "/ui" || route.starts_with("/ui/") {

@@ -183,7 +183,7 @@ fn judge_code_items(
                 Line::Code(id, item) => {
                     let result = match &item.task {
                         reward::Task::Code(task) => {
-                            reward::judge_code(&item.completion, task, policy, sandbox).await
+                            reward::judge_code_item(&item, task, policy, sandbox).await
                         }
                         reward::Task::Math { .. } => reward::judge(&item, policy),
                     };

@@ -111,6 +111,8 @@ pub struct Config {
     pub store_timeout: Duration,
     /// API keys with scopes; empty means every route is open.
     pub api_keys: Vec<crate::auth::ApiKey>,
+    /// Pace of whole-run re-check jobs (`POST /v1/runs/{run_id}/reverify`).
+    pub reverify: crate::api::ReverifyPace,
 }
 
 /// The default of [`Config::store_timeout`]: short enough that a training job never stalls
@@ -224,6 +226,7 @@ impl Config {
                 key: "api_keys",
                 problem,
             })?,
+            reverify: crate::api::ReverifyPace::default(),
         })
     }
 
@@ -242,6 +245,7 @@ impl Config {
             policies: PolicySet::new(&BTreeMap::new()).expect("the built-in policy is valid"),
             store_timeout: DEFAULT_STORE_TIMEOUT,
             api_keys: Vec::new(),
+            reverify: crate::api::ReverifyPace::default(),
         }
     }
 }

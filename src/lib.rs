@@ -16,6 +16,10 @@ pub mod code;
 pub mod completion;
 /// Flags, environment and `verdict.toml` merged into one validated `Config`.
 pub mod config;
+/// Registered datasets: answer keys imported from known shapes, versioned by content hash.
+pub mod dataset;
+/// Evaluation over stored verdicts: group statistics, pass@k, mean@k, majority@k.
+pub mod eval;
 /// Exact math answer verification: extraction, parsing, comparison.
 pub mod math;
 /// Reward policies and the judging of one item.

@@ -76,6 +76,32 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Register answer-key datasets (see `verdict datasets import --help` for the shapes).
+    Datasets {
+        #[command(subcommand)]
+        command: DatasetsCommand,
+    },
+    /// Print a run's pass@k, mean@k and majority@k, overall and by metadata, and write an
+    /// SVG chart.
+    EvalReport {
+        run_id: String,
+        /// Comma-separated values of k.
+        #[arg(long, default_value = "1")]
+        k: String,
+        /// Where to write the chart (default `eval-RUN.svg`).
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Re-judge every stored submission of a run with today's verifier and policies and
+    /// report the verdicts that flipped. Resumes the run's unfinished job if there is one.
+    Reverify {
+        #[arg(long = "run")]
+        run_id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -83,6 +109,26 @@ enum KeysCommand {
     /// Read a key from standard input (one line) and print the `sha256 = "…"` line to paste
     /// into its `[[api_keys]]` table; the key itself is never stored.
     Hash,
+}
+
+#[derive(Subcommand)]
+enum DatasetsCommand {
+    /// Import a JSONL file as a dataset version. Shapes: `native` lines
+    /// `{"id", "prompt", "task", "metadata"}`; `math500` (`problem`, `answer`, `subject`,
+    /// `level`, `unique_id`); `gsm8k` (`question`, `answer` ending `#### N`; ids are line
+    /// numbers); `humaneval` (`task_id`, `prompt`, `entry_point`, `test`). Detected from
+    /// the first line unless `--shape` names one.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        shape: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the registered dataset versions.
+    List(ServerArgs),
 }
 
 #[derive(Subcommand)]
@@ -118,6 +164,14 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     telemetry::init_tracing(cli.log_json);
     match cli.command {
+        Command::Datasets { command } => datasets(command),
+        Command::EvalReport {
+            run_id,
+            k,
+            svg,
+            server,
+        } => eval_report(&run_id, &k, svg, &server),
+        Command::Reverify { run_id, server } => reverify(&run_id, &server),
         Command::Serve(args) => serve(args),
         Command::Check {
             input,
@@ -213,6 +267,112 @@ fn main() -> anyhow::Result<()> {
             })
         }
     }
+}
+
+fn datasets(command: DatasetsCommand) -> anyhow::Result<()> {
+    match command {
+        DatasetsCommand::Import {
+            file,
+            name,
+            shape,
+            server,
+        } => {
+            let shape = shape
+                .map(|s| {
+                    verdict::dataset::Shape::from_name(&s).with_context(|| format!("unknown shape `{s}`"))
+                })
+                .transpose()?;
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let dataset = verdict::api::parse_dataset(&name, &text, shape)
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.field.unwrap_or_default(), e.message))?;
+            with_store(&server, |store, _| async move {
+                let version = verdict::store::DatasetVersion {
+                    name: dataset.name.clone(),
+                    version: dataset.version.clone(),
+                    shape: dataset.shape.as_str().to_owned(),
+                    entries: dataset.entries.len() as u64,
+                    created_at: verdict::store::now_ms(),
+                };
+                let registered = store.insert_dataset(&version, &dataset.entries).await?;
+                let how = match registered {
+                    verdict::store::Registered::Created => "registered",
+                    verdict::store::Registered::Existing => "already registered",
+                };
+                println!(
+                    "{how} {}@{} ({} entries, shape {}); name entries as `{}@{}:ID`",
+                    version.name,
+                    version.version,
+                    version.entries,
+                    version.shape,
+                    version.name,
+                    version.version
+                );
+                Ok(())
+            })
+        }
+        DatasetsCommand::List(server) => with_store(&server, |store, _| async move {
+            for v in store.dataset_versions(None).await? {
+                println!("{}@{}\t{} entries\t{}", v.name, v.version, v.entries, v.shape);
+            }
+            Ok(())
+        }),
+    }
+}
+
+fn eval_report(run_id: &str, k: &str, svg: Option<PathBuf>, server: &ServerArgs) -> anyhow::Result<()> {
+    let ks = verdict::api::parse_ks(k).map_err(|e| anyhow::anyhow!("--k: {}", e.message))?;
+    with_store(server, |store, _| async move {
+        let problems = verdict::eval::load::problems(&store, run_id).await?;
+        anyhow::ensure!(!problems.is_empty(), "no submissions for run `{run_id}`");
+        let report = verdict::eval::load::run_metrics(run_id, &problems, &ks);
+        print!("{}", verdict::eval::report::table(&report));
+        let path = svg.unwrap_or_else(|| PathBuf::from(format!("eval-{run_id}.svg")));
+        std::fs::write(&path, verdict::eval::report::svg(&report))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("chart written to {}", path.display());
+        Ok(())
+    })
+}
+
+fn reverify(run_id: &str, server: &ServerArgs) -> anyhow::Result<()> {
+    with_store(server, |store, config| async move {
+        let spool = config.data_dir.join("spool");
+        let recorder = verdict::store::Recorder::open(store, &spool, config.store_timeout)?;
+        let state = verdict::api::AppState::new(config, recorder);
+        let report = verdict::api::reverify_run(&state, run_id, |job| {
+            eprint!(
+                "\r{}/{} re-checked, {} changed",
+                job.processed, job.total, job.changed
+            );
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        eprintln!();
+        println!(
+            "job {}: {} re-checked, {} verdicts changed ({} to failure, {} to success), {} rewards drifted",
+            report.job.job_id,
+            report.job.processed,
+            report.job.changed,
+            report.flips_to_failure,
+            report.flips_to_success,
+            report.job.drifted
+        );
+        for t in &report.transitions {
+            println!("  {} -> {}: {}", t.old_verdict, t.new_verdict, t.count);
+        }
+        for example in &report.examples {
+            println!(
+                "  e.g. {} ({}): {} -> {}",
+                example.submission_id,
+                example.item_id.as_deref().unwrap_or("-"),
+                example.old_verdict,
+                example.new_verdict
+            );
+        }
+        state.jobs.stop();
+        Ok(())
+    })
 }
 
 /// Runs `work` with the configured store, migrated, on a small runtime.

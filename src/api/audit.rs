@@ -376,6 +376,8 @@ pub async fn reverify(
         "prompt": old.prompt,
         "completion": old.completion,
         "task": old.task,
+        "truncated": old.truncated,
+        "completion_tokens": old.completion_tokens,
     });
     let outcome = match parse_item(raw) {
         Ok(item) => judge_one(&state, item, policy.clone()).await,

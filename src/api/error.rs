@@ -98,7 +98,7 @@ impl From<crate::store::StoreError> for ApiError {
         use crate::store::StoreError;
         let chain = crate::store::error_chain(&error);
         match error {
-            StoreError::Migrate { .. } | StoreError::UnsupportedUrl(_) => {
+            StoreError::Migrate { .. } | StoreError::UnsupportedUrl(_) | StoreError::Task(_) => {
                 tracing::error!(error = %chain, "store failure");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

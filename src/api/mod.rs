@@ -16,6 +16,11 @@ mod sandbox;
 mod shed;
 // The run timeline for the audit UI's chart (issue 7).
 mod timeline;
+// Datasets, groups, evaluation and whole-run re-checks (issue 10).
+mod datasets;
+mod evaluation;
+mod groups;
+mod run_jobs;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,8 +36,11 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
+pub use datasets::parse_and_check as parse_dataset;
 pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use evaluation::parse_ks;
 pub use rewards::parse_item;
+pub use run_jobs::{JobRunner, ReverifyPace, ReverifyReport, resume_jobs, run_to_completion as reverify_run};
 
 use crate::config::Config;
 use crate::reward::{DEFAULT_POLICY, Policy};
@@ -50,6 +58,10 @@ pub struct AppState {
     pub sandbox: Arc<sandbox::LazySandbox>,
     /// API keys and their rate limits; open when none are configured.
     pub auth: Arc<crate::auth::Authenticator>,
+    /// Registered dataset versions in memory, for reward items that name an entry.
+    pub datasets: Arc<datasets::DatasetCache>,
+    /// Whole-run re-check jobs of this process.
+    pub jobs: Arc<JobRunner>,
 }
 
 impl AppState {
@@ -60,6 +72,8 @@ impl AppState {
             config: Arc::new(config),
             metrics: Metrics::new(),
             recorder,
+            datasets: Arc::default(),
+            jobs: Arc::default(),
         }
     }
 
@@ -100,6 +114,12 @@ impl AppState {
         audit::keep_run,
         audit::unkeep_run,
         timeline::timeline,
+        datasets::upload,
+        datasets::list,
+        datasets::get,
+        evaluation::metrics,
+        run_jobs::start,
+        run_jobs::status,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -162,6 +182,13 @@ pub fn router(state: AppState) -> Router {
         // The audit UI: its JSON series, and its page and assets (`/`, `/ui/…`).
         .route("/v1/runs/{run_id}/timeline", get(timeline::timeline))
         .merge(crate::ui::router())
+        .route("/v1/datasets", post(datasets::upload).get(datasets::list))
+        .route("/v1/datasets/{name}", get(datasets::get))
+        .route("/v1/runs/{run_id}/metrics", get(evaluation::metrics))
+        .route(
+            "/v1/runs/{run_id}/reverify",
+            post(run_jobs::start).get(run_jobs::status),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -12,8 +12,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::AppState;
+use super::datasets::{ResolvedEntries, resolve_entries};
 use super::error::{ApiError, ApiJson, ErrorBody};
-use crate::reward::{self, Details, ItemError, Judgement, Policy, RewardItem, Task, TaskKind, Verdict};
+use crate::eval::GroupStats;
+use crate::reward::{
+    self, Details, ItemError, Judgement, Policy, RewardItem, Signals, Task, TaskKind, Verdict,
+};
 use crate::store::{self, Submission};
 
 /// Longest accepted `run_id`, so ids stay usable as labels and keys.
@@ -53,7 +57,17 @@ pub struct RewardItemSchema {
     pub id: Option<String>,
     pub prompt: Option<String>,
     pub completion: String,
-    pub task: TaskSchema,
+    /// The task; or name a registered dataset entry with `entry` instead.
+    pub task: Option<TaskSchema>,
+    /// A registered dataset entry, `dataset@version:id` (or `dataset:id` for the newest
+    /// version), judged against its stored task instead of a `task` sent here.
+    pub entry: Option<String>,
+    /// Group id: the completions of one prompt (GRPO). The response adds per-group statistics.
+    pub group: Option<String>,
+    /// The completion was cut at the generation length limit (policies may penalise it).
+    pub truncated: Option<bool>,
+    /// Completion length in tokens, for length shaping; characters are counted when absent.
+    pub completion_tokens: Option<u64>,
 }
 
 /// `{"kind": "math", "answer": "…"}`; the answer may also be a JSON number.
@@ -73,11 +87,19 @@ pub struct RewardResponse {
     pub run_id: Option<String>,
     pub policy: String,
     pub results: Vec<ItemResult>,
+    /// Per `group` id of the judged items: size, mean and std of the rewards, whether all are
+    /// equal (no learning signal), distinct final answers. Absent when no item has a group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<std::collections::BTreeMap<String, GroupStats>>,
 }
 
 /// A judged item, or the reason it could not be judged.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "built once per item and serialised at once; boxing would buy nothing"
+)]
 pub enum ItemResult {
     Judged(JudgedItem),
     Failed(FailedItem),
@@ -100,6 +122,14 @@ pub struct JudgedItem {
     pub extracted: Option<String>,
     pub details: Details,
     pub elapsed_ms: f64,
+    /// The dataset entry judged against, with its version resolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// `(reward - group mean) / group std`, 0 when the group's rewards are all equal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advantage: Option<f64>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -132,10 +162,23 @@ pub async fn rewards(
         request.items,
     )
     .await?;
+    let grouped = results
+        .iter()
+        .any(|result| matches!(result, ItemResult::Judged(item) if item.group.is_some()));
+    // Clustering a group's answers runs the math verifier: off the async workers, and only
+    // for batches that have groups, so the ungrouped hot path pays nothing.
+    let (results, groups) = if grouped {
+        tokio::task::spawn_blocking(move || super::groups::annotate(results))
+            .await
+            .map_err(|error| ApiError::internal(&error))?
+    } else {
+        (results, None)
+    };
     Ok(Json(RewardResponse {
         run_id: request.run_id,
         policy: state.policy_name(request.policy.as_deref()),
         results,
+        groups,
     }))
 }
 
@@ -164,6 +207,7 @@ pub(super) async fn judge_batch(
         ));
     }
 
+    let entries = resolve_entries(state, &items).await?;
     let audit = AuditContext {
         run_id: run_id.map(str::to_owned),
         policy_version: policy.version(),
@@ -176,7 +220,7 @@ pub(super) async fn judge_batch(
         items
             .into_iter()
             .map(|raw| {
-                let mut slot = Slot::decode(raw);
+                let mut slot = Slot::decode(raw, &entries);
                 if let Ok(item) = &slot.item
                     && matches!(item.task, Task::Math { .. })
                 {
@@ -199,12 +243,10 @@ pub(super) async fn judge_batch(
                     let (sandbox, policy) = (sandbox.clone(), policy.clone());
                     let item = slots[index].item.as_ref().ok().cloned();
                     async move {
-                        match item {
-                            Some(RewardItem {
-                                completion,
-                                task: Task::Code(task),
-                                ..
-                            }) => reward::judge_code(&completion, &task, &policy, &sandbox).await,
+                        match item.as_ref().map(|item| (item, &item.task)) {
+                            Some((item, Task::Code(task))) => {
+                                reward::judge_code_item(item, task, &policy, &sandbox).await
+                            }
                             _ => Err(ItemError {
                                 code: "internal_error",
                                 message: "the item was not judged".into(),
@@ -251,19 +293,41 @@ struct AuditContext {
 /// One item on its way through a batch: decoded (or not), then judged (or not).
 struct Slot {
     id: Option<String>,
-    /// The task as sent: part of the record, since reverification parses it again.
+    /// The task as sent (or as stored for the named entry): part of the record, since
+    /// reverification parses it again.
     task: Value,
+    /// The dataset entry named, version resolved.
+    entry: Option<String>,
+    group: Option<String>,
     item: Result<RewardItem, ItemError>,
     outcome: Option<Result<Judgement, ItemError>>,
 }
 
 impl Slot {
-    fn decode(raw: Value) -> Self {
+    fn decode(mut raw: Value, entries: &ResolvedEntries) -> Self {
         let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
+        let group = raw.get("group").and_then(Value::as_str).map(str::to_owned);
+        // An entry becomes its stored task before decoding, so the item is judged (and
+        // recorded, and re-checked) exactly like one that sent the task itself.
+        let entry = match entries.substitute(&mut raw) {
+            Ok(entry) => entry,
+            Err(error) => {
+                return Self {
+                    id,
+                    task: Value::Null,
+                    entry: None,
+                    group,
+                    item: Err(error),
+                    outcome: None,
+                };
+            }
+        };
         let task = raw.get("task").cloned().unwrap_or(Value::Null);
         Self {
             id,
             task,
+            entry,
+            group,
             item: parse_item(raw),
             outcome: None,
         }
@@ -285,13 +349,17 @@ impl Slot {
         match outcome {
             Ok(judgement) => {
                 let kind = item.task.kind();
-                let submission = submission(item, self.task, kind, &judgement, policy, audit);
-                let result = judged(
+                let mut submission = submission(item, self.task, kind, &judgement, policy, audit);
+                submission.entry = self.entry;
+                submission.group_id = self.group;
+                let mut result = judged(
                     submission.item_id.clone(),
                     submission.submission_id.clone(),
                     kind,
                     judgement,
                 );
+                result.entry = submission.entry.clone();
+                result.group = submission.group_id.clone();
                 submissions.push(submission);
                 ItemResult::Judged(result)
             }
@@ -308,7 +376,7 @@ pub(super) async fn judge_one(
 ) -> Result<Judgement, ItemError> {
     if let Task::Code(task) = &item.task {
         let sandbox = state.sandbox.get().await?;
-        return reward::judge_code(&item.completion, task, &policy, &sandbox).await;
+        return reward::judge_code_item(&item, task, &policy, &sandbox).await;
     }
     tokio::task::spawn_blocking(move || guarded(|| reward::judge(&item, &policy)))
         .await
@@ -344,6 +412,13 @@ fn submission(
     audit: &AuditContext,
 ) -> Submission {
     Submission {
+        entry: None,
+        group_id: None,
+        truncated: item.signals.truncated,
+        completion_tokens: item
+            .signals
+            .completion_tokens
+            .map(|tokens| i64::try_from(tokens).unwrap_or(i64::MAX)),
         submission_id: store::new_id(),
         run_id: audit.run_id.clone(),
         item_id: item.id,
@@ -377,6 +452,9 @@ fn judged(id: Option<String>, submission_id: String, kind: TaskKind, judgement: 
         extracted: judgement.extracted,
         details: judgement.details,
         elapsed_ms: judgement.elapsed_ms,
+        entry: None,
+        group: None,
+        advantage: None,
     }
 }
 
@@ -386,7 +464,12 @@ struct ItemFields {
     id: Option<String>,
     prompt: Option<String>,
     completion: String,
-    task: Value,
+    task: Option<Value>,
+    /// Replaced by the entry's task before decoding on the server; left here, it could not be.
+    entry: Option<Value>,
+    group: Option<Value>,
+    truncated: Option<bool>,
+    completion_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -407,10 +490,35 @@ pub fn parse_item(raw: Value) -> Result<RewardItem, ItemError> {
         ));
     }
     let fields: ItemFields = from_value(raw, "")?;
-    let kind = match fields.task.get("kind") {
+    if fields.entry.is_some() {
+        return Err(ItemError::new(
+            "invalid_item",
+            "entry",
+            "dataset entries are resolved by the server's `/v1/rewards`; send a `task` here, or not both",
+        ));
+    }
+    match &fields.group {
+        None => {}
+        Some(Value::String(group)) if !group.is_empty() && group.len() <= MAX_RUN_ID_LEN => {}
+        Some(_) => {
+            return Err(ItemError::new(
+                "invalid_item",
+                "group",
+                format!("must be a string of 1 to {MAX_RUN_ID_LEN} bytes"),
+            ));
+        }
+    }
+    let Some(task_value) = fields.task else {
+        return Err(ItemError::new(
+            "invalid_item",
+            "task",
+            "missing field `task` (or name a registered dataset `entry`)",
+        ));
+    };
+    let kind = match task_value.get("kind") {
         Some(Value::String(kind)) => kind.clone(),
         Some(_) => return Err(ItemError::new("invalid_item", "task.kind", "must be a string")),
-        None if fields.task.is_object() => {
+        None if task_value.is_object() => {
             return Err(ItemError::new(
                 "invalid_item",
                 "task.kind",
@@ -421,13 +529,13 @@ pub fn parse_item(raw: Value) -> Result<RewardItem, ItemError> {
     };
     let task = match kind.as_str() {
         "math" => {
-            let math: MathTaskFields = from_value(fields.task, "task.")?;
+            let math: MathTaskFields = from_value(task_value, "task.")?;
             Task::Math {
                 answer: answer_text(math.answer)?,
             }
         }
         "code" => Task::Code(super::code_task::parse_code_task(
-            fields.task,
+            task_value,
             &crate::code::LimitMaxima::default(),
         )?),
         other => {
@@ -443,6 +551,10 @@ pub fn parse_item(raw: Value) -> Result<RewardItem, ItemError> {
         prompt: fields.prompt,
         completion: fields.completion,
         task,
+        signals: Signals {
+            truncated: fields.truncated.unwrap_or(false),
+            completion_tokens: fields.completion_tokens,
+        },
     })
 }
 

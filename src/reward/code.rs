@@ -92,6 +92,18 @@ pub struct CodeDetails {
     pub format_error: Option<&'static str>,
 }
 
+/// Judges a decoded code item, its policy's extra terms (length, truncation) included.
+pub async fn judge_code_item(
+    item: &super::RewardItem,
+    task: &CodeTask,
+    policy: &Policy,
+    sandbox: &Sandbox,
+) -> Result<Judgement, ItemError> {
+    let mut judgement = judge_code(&item.completion, task, policy, sandbox).await?;
+    super::shaping::apply(&mut judgement, &item.completion, &item.signals, policy);
+    Ok(judgement)
+}
+
 /// Judges a code item: extraction, one sandboxed run per test, verdict, reward.
 pub async fn judge_code(
     completion: &str,

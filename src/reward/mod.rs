@@ -6,14 +6,18 @@
 mod code;
 mod math;
 mod policy;
+mod shaping;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde::Serialize;
 
-pub use code::{CallCase, CodeDetails, CodeTask, CodeTests, StdioCase, TestReport, judge_code};
+pub use code::{
+    CallCase, CodeDetails, CodeTask, CodeTests, StdioCase, TestReport, judge_code, judge_code_item,
+};
 pub use policy::{DEFAULT_POLICY, Policy, PolicyConfig, PolicyError, PolicySet};
+pub use shaping::{CosineLength, FormatMode, Overlong, Signals};
 
 /// What the completion is judged against.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +62,8 @@ pub struct RewardItem {
     pub prompt: Option<String>,
     pub completion: String,
     pub task: Task,
+    /// Truncation and length, for the policy's length terms.
+    pub signals: Signals,
 }
 
 /// The outcome of a judged item. A wrong or missing answer is a verdict, not an error.
@@ -186,6 +192,7 @@ pub fn judge(item: &RewardItem, policy: &Policy) -> Result<Judgement, ItemError>
             });
         }
     };
+    shaping::apply(&mut judgement, &item.completion, &item.signals, policy);
     judgement.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(judgement)
 }

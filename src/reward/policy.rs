@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::shaping::{CosineLength, FormatMode, Overlong};
 use crate::math::MathOptions;
 
 /// The name of the built-in policy that reproduces DeepSeek-R1's rule.
@@ -33,6 +34,27 @@ pub struct PolicyConfig {
     pub multiple_answers_penalty: f64,
     /// For code: accuracy is the fraction of tests passed instead of 1 only when all pass.
     pub code_partial_credit: bool,
+    // The terms below are left out of the settings' JSON while unset, so that policies using
+    // none of them keep the version hash they had before these terms existed.
+    /// `additive` (default) or `gate`: accuracy counts only when the format holds.
+    #[serde(skip_serializing_if = "FormatMode::is_additive")]
+    pub format_mode: FormatMode,
+    /// Subtracted when the client marks a completion `truncated`; 0 disables.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub truncated_penalty: f64,
+    /// For code: accuracy is 1 when at least this share of the tests pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_pass_threshold: Option<f64>,
+    /// Cosine length scaling of the accuracy term.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cosine_length: Option<CosineLength>,
+    /// DAPO's overlong penalty term.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overlong: Option<Overlong>,
+}
+
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
 }
 
 impl Default for PolicyConfig {
@@ -45,6 +67,11 @@ impl Default for PolicyConfig {
             percent_matches_number: false,
             multiple_answers_penalty: 0.0,
             code_partial_credit: false,
+            format_mode: FormatMode::Additive,
+            truncated_penalty: 0.0,
+            code_pass_threshold: None,
+            cosine_length: None,
+            overlong: None,
         }
     }
 }
@@ -87,6 +114,7 @@ impl Policy {
                 return Err(refuse(format!("{key} must be a finite number ≥ 0, got {value}")));
             }
         }
+        super::shaping::validate(&config).map_err(refuse)?;
         let math = MathOptions {
             percent_matches_number: config.percent_matches_number,
             text_fallbacks: config.text_fallbacks,

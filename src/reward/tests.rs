@@ -10,6 +10,7 @@ fn math_item(completion: &str, answer: &str) -> RewardItem {
         task: Task::Math {
             answer: answer.to_owned(),
         },
+        signals: Signals::default(),
     }
 }
 

@@ -8,11 +8,25 @@
 //! applied at start-up. The [`Recorder`] in front of the store keeps the durability promise of a
 //! `submission_id` when the database is slow or gone, through the on-disk [`spool`].
 
+/// Calls the same method on whichever backend this is. Defined before the modules so that
+/// `evaluation` can use it too.
+macro_rules! dispatch {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            Store::Sqlite($store) => $call,
+            Store::Postgres($store) => $call,
+        }
+    };
+}
+
+mod evaluation;
 mod postgres;
+mod postgres_eval;
 mod recorder;
 pub mod spool;
 mod sqlite;
 mod timeline;
+mod sqlite_eval;
 
 use std::collections::BTreeMap;
 
@@ -20,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+pub use evaluation::{DatasetVersion, JobBatch, Registered, ReverifyJob, StoredEntry, Transition};
 pub use postgres::PgStore;
 pub use recorder::{Recorder, RecorderHealth, Stored, chain as error_chain};
 pub use sqlite::SqliteStore;
@@ -54,6 +69,8 @@ pub enum StoreError {
     Timeout(std::time::Duration),
     #[error(transparent)]
     Spool(#[from] spool::SpoolError),
+    #[error("a background task over stored rows failed: {0}")]
+    Task(String),
 }
 
 /// One judged item, as stored and as read back. Items that failed with an `error` are never
@@ -87,6 +104,18 @@ pub struct Submission {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
+    /// The dataset entry judged against, `name@version:id`, when the item named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// The caller's group of completions (GRPO: the samples of one prompt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// The client said the completion was cut at its length limit.
+    #[serde(default)]
+    pub truncated: bool,
+    /// The completion's length in tokens as the client counted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_tokens: Option<i64>,
 }
 
 /// Which submissions a listing or export wants; every field narrows it.
@@ -163,16 +192,6 @@ pub struct DbStats {
 pub enum Store {
     Sqlite(SqliteStore),
     Postgres(PgStore),
-}
-
-/// Calls the same method on whichever backend this is.
-macro_rules! dispatch {
-    ($self:ident, $store:ident => $call:expr) => {
-        match $self {
-            Store::Sqlite($store) => $call,
-            Store::Postgres($store) => $call,
-        }
-    };
 }
 
 impl Store {

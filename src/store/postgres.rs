@@ -19,13 +19,13 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 const BACKEND: &str = "postgres";
 
-const COLUMNS: &str = "submission_id, run_id, item_id, policy, policy_version, kind, task, prompt, \
+pub(super) const COLUMNS: &str = "submission_id, run_id, item_id, policy, policy_version, kind, task, prompt, \
      completion, extracted, verdict, format_ok, reward, components, details, elapsed_ms, \
-     service_version, created_at";
+     service_version, created_at, entry, group_id, truncated, completion_tokens";
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PgStore {
@@ -83,7 +83,11 @@ impl PgStore {
                     .push_bind(json(&s.details))
                     .push_bind(s.elapsed_ms)
                     .push_bind(s.service_version.clone())
-                    .push_bind(s.created_at);
+                    .push_bind(s.created_at)
+                    .push_bind(s.entry.as_deref().map(text))
+                    .push_bind(s.group_id.as_deref().map(text))
+                    .push_bind(s.truncated)
+                    .push_bind(s.completion_tokens);
             });
             query.push(" on conflict (submission_id) do nothing");
             inserted += query.build().execute(&mut *tx).await?.rows_affected();
@@ -351,7 +355,7 @@ fn push_filter(query: &mut QueryBuilder<Postgres>, filter: &SubmissionFilter) {
     }
 }
 
-fn decode_submission(row: &PgRow) -> Result<Submission, StoreError> {
+pub(super) fn decode_submission(row: &PgRow) -> Result<Submission, StoreError> {
     Ok(Submission {
         submission_id: row.try_get("submission_id")?,
         run_id: row.try_get("run_id")?,
@@ -371,16 +375,20 @@ fn decode_submission(row: &PgRow) -> Result<Submission, StoreError> {
         elapsed_ms: row.try_get("elapsed_ms")?,
         service_version: row.try_get("service_version")?,
         created_at: row.try_get("created_at")?,
+        entry: row.try_get("entry")?,
+        group_id: row.try_get("group_id")?,
+        truncated: row.try_get("truncated")?,
+        completion_tokens: row.try_get("completion_tokens")?,
     })
 }
 
 /// PostgreSQL's `text` and `jsonb` cannot hold U+0000, which a model may well emit; it is
 /// stored as U+FFFD instead (SQLite keeps it as sent).
-fn text(value: &str) -> String {
+pub(super) fn text(value: &str) -> String {
     value.replace('\0', "\u{FFFD}")
 }
 
-fn json(value: &Value) -> Json<Value> {
+pub(super) fn json(value: &Value) -> Json<Value> {
     fn clean(value: &Value) -> Value {
         match value {
             Value::String(s) => Value::String(text(s)),

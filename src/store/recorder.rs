@@ -295,6 +295,10 @@ mod tests {
             elapsed_ms: 0.1,
             service_version: "test".into(),
             created_at: now_ms(),
+            entry: None,
+            group_id: None,
+            truncated: false,
+            completion_tokens: None,
         }
     }
 

@@ -226,6 +226,10 @@ mod tests {
             elapsed_ms: 0.25,
             service_version: "0.1.0".into(),
             created_at: super::super::now_ms(),
+            entry: None,
+            group_id: None,
+            truncated: false,
+            completion_tokens: None,
         }
     }
 

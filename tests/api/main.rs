@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod code;
+mod datasets;
 mod errors;
 mod helpers;
 mod humaneval;
@@ -10,6 +11,7 @@ mod math_verify;
 mod mbpp;
 mod openrlhf;
 mod ops;
+mod policies;
 mod rewards;
 mod shed;
 mod timeline;

@@ -1,0 +1,90 @@
+//! `GET /v1/runs/{run_id}/metrics`: pass@k, mean@k and majority@k over a run's stored
+//! verdicts, overall and per metadata field of the dataset entries it used.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody};
+use crate::eval::load::{RunMetrics, problems, run_metrics};
+
+/// Most values of `k` in one request, and the largest.
+const MAX_KS: usize = 16;
+const MAX_K: u64 = 1024;
+
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "describes the query parameter; the handler decodes it")]
+pub struct MetricsQuery {
+    /// Comma-separated sample counts, e.g. `1,4,8` (default `1`).
+    #[param(pattern = "^[0-9]+(,[0-9]+)*$")]
+    k: Option<String>,
+}
+
+/// Parses `1,4,8` into sorted, distinct values of `k`.
+pub fn parse_ks(text: &str) -> Result<Vec<u64>, ApiError> {
+    let mut ks = Vec::new();
+    for part in text.split(',') {
+        match part.trim().parse::<u64>() {
+            Ok(k) if (1..=MAX_K).contains(&k) => ks.push(k),
+            _ => {
+                return Err(ApiError::invalid_field(
+                    "k",
+                    format!("expected comma-separated whole numbers from 1 to {MAX_K}, got `{text}`"),
+                ));
+            }
+        }
+    }
+    ks.sort_unstable();
+    ks.dedup();
+    if ks.len() > MAX_KS {
+        return Err(ApiError::invalid_field("k", format!("at most {MAX_KS} values")));
+    }
+    Ok(ks)
+}
+
+/// Evaluation metrics of a run. Problems are dataset entries (else groups, else identical
+/// tasks); samples are the run's submissions for them in the order they were judged.
+#[utoipa::path(
+    get,
+    operation_id = "run_metrics",
+    path = "/v1/runs/{run_id}/metrics",
+    params(("run_id" = String, Path, description = "The run to evaluate"), MetricsQuery),
+    responses(
+        (status = 200, description = "Metrics overall and by dataset, subject, level and other metadata", body = RunMetrics),
+        (status = 404, description = "No submission carries this run id", body = ErrorBody),
+        (status = 422, description = "`k` is invalid", body = ErrorBody),
+    )
+)]
+pub async fn metrics(
+    State(state): State<AppState>,
+    Path(run_id): Path<String>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<RunMetrics>, ApiError> {
+    let Query(pairs) = query.map_err(|rejection| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
+    })?;
+    let mut ks = vec![1];
+    for (key, value) in pairs {
+        match key.as_str() {
+            "k" => ks = parse_ks(&value)?,
+            other => {
+                return Err(ApiError::invalid_field(
+                    other,
+                    format!("unknown query parameter `{other}`"),
+                ));
+            }
+        }
+    }
+    let problems = problems(state.recorder.store(), &run_id).await?;
+    if problems.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no run `{run_id}`"),
+        ));
+    }
+    Ok(Json(run_metrics(&run_id, &problems, &ks)))
+}

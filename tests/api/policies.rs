@@ -1,0 +1,93 @@
+//! The richer policy terms through `/v1/rewards`: format as a gate, the truncation penalty
+//! and DAPO's overlong penalty, with the client's signals stored and a re-check reproducing
+//! the same reward.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use verdict::reward::{FormatMode, Overlong, PolicyConfig, PolicySet};
+
+use crate::helpers::spawn_app_with;
+
+#[tokio::test]
+async fn gate_truncation_and_overlong_terms_shape_the_reward_and_survive_a_recheck() {
+    let app = spawn_app_with(|config| {
+        let mut policies = BTreeMap::new();
+        policies.insert(
+            "dapo".to_owned(),
+            PolicyConfig {
+                format_mode: FormatMode::Gate,
+                truncated_penalty: 0.5,
+                overlong: Some(Overlong {
+                    max_length: 100,
+                    buffer: 50,
+                    factor: 1.0,
+                }),
+                ..PolicyConfig::default()
+            },
+        );
+        config.policies = PolicySet::new(&policies).unwrap();
+    })
+    .await;
+    let task = json!({ "kind": "math", "answer": "4" });
+    let reply = app
+        .post_json(
+            "/v1/rewards",
+            &json!({ "policy": "dapo", "items": [
+                { "id": "cut", "completion": "<think>t</think> \\boxed{4}", "task": task,
+                  "truncated": true, "completion_tokens": 75 },
+                { "id": "unformatted", "completion": "\\boxed{4}", "task": task },
+                { "id": "fine", "completion": "<think>t</think> \\boxed{4}", "task": task, "completion_tokens": 10 },
+                { "id": "bad", "completion": "x", "task": task, "truncated": "yes" },
+            ] }),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let results = reply.body["results"].as_array().unwrap();
+    let cut = &results[0];
+    assert_eq!(
+        cut["components"],
+        json!({ "accuracy": 1.0, "truncated": -0.5, "overlong": -0.5 })
+    );
+    assert_eq!(cut["reward"], 0.0);
+    assert_eq!(
+        results[1]["components"]["accuracy"], 0.0,
+        "gated: no format, no accuracy"
+    );
+    assert_eq!(results[2]["reward"], 1.0);
+    assert_eq!(results[3]["error"]["field"], "items[3].truncated");
+
+    let id = cut["submission_id"].as_str().unwrap();
+    let stored = app.get(&format!("/v1/submissions/{id}")).await;
+    assert_eq!(stored.body["truncated"], true);
+    assert_eq!(stored.body["completion_tokens"], 75);
+    assert!(
+        stored.body["policy_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("dapo@")
+    );
+    let recheck = app
+        .post_json(&format!("/v1/submissions/{id}/reverify"), &json!({}))
+        .await;
+    assert_eq!(recheck.status, 200, "{}", recheck.body);
+    assert_eq!(
+        recheck.body["drifted"], false,
+        "the signals were stored: {}",
+        recheck.body
+    );
+
+    // The built-in r1 keeps the version it had before these terms existed.
+    let plain = app
+        .post_json(
+            "/v1/rewards",
+            &json!({ "items": [{ "completion": "\\boxed{4}", "task": task }] }),
+        )
+        .await;
+    let r1 = plain.body["results"][0]["submission_id"].as_str().unwrap();
+    let stored = app.get(&format!("/v1/submissions/{r1}")).await;
+    assert_eq!(stored.body["policy_version"], PRE_EXISTING_R1_VERSION);
+}
+
+/// `r1@…` as computed before the policy gained its new terms.
+const PRE_EXISTING_R1_VERSION: &str = "r1@d8e17afa80b7";
