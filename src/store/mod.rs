@@ -25,8 +25,8 @@ mod postgres_eval;
 mod recorder;
 pub mod spool;
 mod sqlite;
-mod timeline;
 mod sqlite_eval;
+mod timeline;
 
 use std::collections::BTreeMap;
 
