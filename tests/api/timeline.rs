@@ -49,6 +49,10 @@ fn row(run: Option<&str>, at: OffsetDateTime, verdict: &str, reward: f64, format
         elapsed_ms: 0.1,
         service_version: "test".into(),
         created_at: at,
+        entry: None,
+        group_id: None,
+        truncated: false,
+        completion_tokens: None,
     }
 }
 
