@@ -56,10 +56,12 @@ async fn operations(app: &TestApp) -> Vec<(String, String, String)> {
 
 /// The key that the rule of the brief says each route needs.
 fn expected_key(method: &str, template: &str) -> &'static str {
-    let reward =
-        method == "POST" && !template.starts_with("/v1/submissions") && !template.starts_with("/v1/runs");
-    let audit_read =
-        method == "GET" && (template.starts_with("/v1/submissions") || template.starts_with("/v1/runs"));
+    let reward = method == "POST"
+        && ["/v1/rewards", "/v1/math/verify", "/v1/code/run", "/get_reward"].contains(&template);
+    let audit_read = method == "GET"
+        && ["/v1/submissions", "/v1/runs", "/v1/datasets"]
+            .iter()
+            .any(|prefix| template.starts_with(prefix));
     if reward {
         "key-reward"
     } else if audit_read {

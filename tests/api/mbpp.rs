@@ -1,6 +1,6 @@
 //! MBPP through `/v1/rewards` in the real sandbox: the reference solution of every one of the
 //! 974 problems is judged against its asserts (assert-based, with a generous time limit), and
-//! the few that are not accepted must be exactly the documented ones.
+//! every one must be accepted.
 
 use std::path::Path;
 use std::time::Duration;
@@ -9,13 +9,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::spawn_app_with;
 
-/// Reference solutions that do not pass under the sandbox, with the reason (also in the
-/// README's sandbox section).
-const KNOWN_FAILURES: &[(&str, &str)] = &[(
-    "123",
-    "amicable_numbers_sum(9999) sums divisors by trial division up to n for every n (~5·10^7 \
-     steps): seconds natively, past even the 20 s limit at python.wasm's 4–6× slowdown",
-)];
+/// Reference solutions that need more than the 20 s given to the others, with the limit
+/// they get: amicable_numbers_sum(9999) sums divisors by trial division up to n for every n
+/// (~5·10^7 interpreted steps), seconds natively and 13–25 s in the sandbox depending on the
+/// machine's load, so at 20 s its verdict depended on what else was running.
+const SLOW_REFERENCES: &[(&str, u64)] = &[("123", 60_000)];
 
 fn problems() -> Vec<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/code/mbpp.jsonl");
@@ -56,11 +54,16 @@ fn item(problem: &Value) -> Value {
     for assertion in &asserts {
         test.push_str(&format!("    {}\n", call_candidate(assertion, &entry_point)));
     }
+    let id = problem["task_id"].to_string();
+    let time_ms = SLOW_REFERENCES
+        .iter()
+        .find(|(slow, _)| *slow == id)
+        .map_or(20_000, |(_, limit)| *limit);
     json!({
-        "id": problem["task_id"].to_string(),
+        "id": id,
         "completion": format!("<think>Solve it.</think>\n```python\n{code}\n```\n"),
         "task": { "kind": "code", "language": "python", "entry_point": entry_point, "assert": test,
-                  "limits": { "time_ms": 20000 } },
+                  "limits": { "time_ms": time_ms } },
     })
 }
 
@@ -89,7 +92,7 @@ fn call_candidate(assertion: &str, name: &str) -> String {
 }
 
 #[tokio::test]
-async fn every_reference_solution_passes_except_the_documented_ones() {
+async fn every_reference_solution_passes() {
     // 974 Python runs share the sandbox with the other tests: a deadline that is no test.
     let app = spawn_app_with(|config| config.limits.request_timeout = Duration::from_secs(1800)).await;
     let problems = problems();
@@ -110,22 +113,5 @@ async fn every_reference_solution_passes_except_the_documented_ones() {
             }
         }
     }
-    let unexpected: Vec<&String> = failures
-        .iter()
-        .filter(|f| {
-            !KNOWN_FAILURES
-                .iter()
-                .any(|(id, _)| f.starts_with(&format!("\"{id}\"")))
-        })
-        .collect();
-    assert!(
-        unexpected.is_empty(),
-        "{} unexpected failures: {unexpected:#?}",
-        unexpected.len()
-    );
-    assert_eq!(
-        failures.len(),
-        KNOWN_FAILURES.len(),
-        "a documented failure now passes: {failures:#?}"
-    );
+    assert!(failures.is_empty(), "{} failures: {failures:#?}", failures.len());
 }
