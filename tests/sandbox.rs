@@ -342,6 +342,27 @@ async fn python_string_hashes_are_fixed_and_random_is_seeded_per_run() {
 }
 
 #[tokio::test]
+async fn a_deadline_that_ends_during_start_up_is_a_time_limit_not_a_service_failure() {
+    // Found by schemathesis: 1 ms can run out while the runner instance is still starting.
+    for _ in 0..5 {
+        let out = sandbox()
+            .run(Language::Python, "print(1)", b"", &limits(1, 1024, 1))
+            .await
+            .expect("a guest's deadline is never an error of the sandbox");
+        assert!(
+            [
+                RunStatus::TimeLimitExceeded,
+                RunStatus::OutputLimitExceeded,
+                RunStatus::Ok
+            ]
+            .contains(&out.status),
+            "{:?}",
+            out.status
+        );
+    }
+}
+
+#[tokio::test]
 async fn output_exactly_at_the_limit_is_not_truncated() {
     let code = "import sys\nsys.stdout.write('x' * 100)";
     let out = sandbox()

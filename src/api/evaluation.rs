@@ -18,8 +18,11 @@ const MAX_K: u64 = 1024;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code, reason = "describes the query parameter; the handler decodes it")]
 pub struct MetricsQuery {
-    /// Comma-separated sample counts, e.g. `1,4,8` (default `1`).
-    #[param(pattern = "^[0-9]+(,[0-9]+)*$")]
+    /// Comma-separated sample counts from 1 to 1024, at most 16 of them, e.g. `1,4,8`
+    /// (default `1`).
+    #[param(
+        pattern = "^(?:[1-9][0-9]{0,2}|10[01][0-9]|102[0-4])(?:,(?:[1-9][0-9]{0,2}|10[01][0-9]|102[0-4])){0,15}$"
+    )]
     k: Option<String>,
 }
 

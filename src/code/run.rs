@@ -260,6 +260,10 @@ fn conclude(
         // Instantiation itself can only fail for the guest's sake when its initial memory
         // is above the limit; anything else is the service's problem.
         Ok(Err(_)) if memory_refused => Exit::Trap("initial memory above the limit".to_owned()),
+        // The deadline (or an output overflow) can interrupt a runner's start-up code, which
+        // runs during instantiation: with a limit of a few milliseconds that is the guest's
+        // time running out, not a failure of the service.
+        Ok(Err(e)) if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) => Exit::Timeout,
         Ok(Err(e)) => return Err(CodeError::wasmtime("cannot instantiate the runtime", e)),
     };
     Ok(RawRun {
