@@ -122,6 +122,31 @@ fn main() {
         "python CPU-bound loop (3e6 iterations) sandbox p50 {s50:.0} ms | host p50 {h50:.0} ms | time scale {:.2}",
         s50 / h50
     );
+    // What counting fuel costs: the same loop on an engine that does not count it.
+    let uncounted = Sandbox::new(
+        &SandboxConfig {
+            count_fuel: false,
+            ..SandboxConfig::new(sandbox_dir())
+        },
+        &mut |line| eprintln!("{line}"),
+    )
+    .unwrap();
+    let without_fuel: Vec<Duration> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let outcome = runtime
+                .block_on(uncounted.run(Language::Python, busy, b"", &slow))
+                .unwrap();
+            assert_eq!(outcome.fuel, None);
+            t.elapsed()
+        })
+        .collect();
+    let (u50, _) = stats(without_fuel);
+    println!(
+        "python CPU-bound loop without fuel counting p50 {u50:.0} ms | fuel counting costs {:+.1}%",
+        (s50 / u50 - 1.0) * 100.0
+    );
+    drop(uncounted);
 
     let js: Vec<Duration> = (0..RUNS * 4)
         .map(|_| {
@@ -178,6 +203,23 @@ fn main() {
             .filter(|o| o.stdout_text().contains("nonce passed"))
             .count();
         assert_eq!(passed, problems.len());
+        // Where the time goes: the costliest problems (time in the instance, fuel).
+        let mut costs: Vec<(f64, u64, &str)> = outcomes
+            .iter()
+            .zip(&problems)
+            .map(|(o, p)| (o.time_ms, o.fuel.unwrap_or(0), p["task_id"].as_str().unwrap()))
+            .collect();
+        costs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let total: f64 = costs.iter().map(|c| c.0).sum();
+        let top: f64 = costs.iter().take(10).map(|c| c.0).sum();
+        println!(
+            "humaneval instance time: total {total:.0} ms, median {:.1} ms, top 10 problems {:.0}% of it:",
+            costs[costs.len() / 2].0,
+            100.0 * top / total
+        );
+        for (time_ms, fuel, id) in costs.iter().take(10) {
+            println!("  {id:<14} {time_ms:>8.1} ms {fuel:>14} fuel");
+        }
     });
     let sandboxed = started.elapsed().as_secs_f64();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);

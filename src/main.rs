@@ -88,9 +88,12 @@ enum Command {
         /// Comma-separated values of k.
         #[arg(long, default_value = "1")]
         k: String,
-        /// Where to write the chart (default `eval-RUN.svg`).
+        /// Where to write the chart as SVG (default `eval-RUN.svg`).
         #[arg(long)]
         svg: Option<PathBuf>,
+        /// Where to write the same chart as PNG (default `eval-RUN.png`).
+        #[arg(long)]
+        png: Option<PathBuf>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -169,8 +172,9 @@ fn main() -> anyhow::Result<()> {
             run_id,
             k,
             svg,
+            png,
             server,
-        } => eval_report(&run_id, &k, svg, &server),
+        } => eval_report(&run_id, &k, ChartPaths { svg, png }, &server),
         Command::Reverify { run_id, server } => reverify(&run_id, &server),
         Command::Serve(args) => serve(args),
         Command::Check {
@@ -320,17 +324,30 @@ fn datasets(command: DatasetsCommand) -> anyhow::Result<()> {
     }
 }
 
-fn eval_report(run_id: &str, k: &str, svg: Option<PathBuf>, server: &ServerArgs) -> anyhow::Result<()> {
+/// Where `eval-report` writes its chart; unset paths default to `eval-RUN.{svg,png}`.
+struct ChartPaths {
+    svg: Option<PathBuf>,
+    png: Option<PathBuf>,
+}
+
+fn eval_report(run_id: &str, k: &str, charts: ChartPaths, server: &ServerArgs) -> anyhow::Result<()> {
     let ks = verdict::api::parse_ks(k).map_err(|e| anyhow::anyhow!("--k: {}", e.message))?;
     with_store(server, |store, _| async move {
         let problems = verdict::eval::load::problems(&store, run_id).await?;
         anyhow::ensure!(!problems.is_empty(), "no submissions for run `{run_id}`");
         let report = verdict::eval::load::run_metrics(run_id, &problems, &ks);
         print!("{}", verdict::eval::report::table(&report));
-        let path = svg.unwrap_or_else(|| PathBuf::from(format!("eval-{run_id}.svg")));
-        std::fs::write(&path, verdict::eval::report::svg(&report))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("chart written to {}", path.display());
+        let svg = charts
+            .svg
+            .unwrap_or_else(|| PathBuf::from(format!("eval-{run_id}.svg")));
+        std::fs::write(&svg, verdict::eval::report::svg(&report))
+            .with_context(|| format!("cannot write {}", svg.display()))?;
+        let png = charts
+            .png
+            .unwrap_or_else(|| PathBuf::from(format!("eval-{run_id}.png")));
+        let image = verdict::eval::raster::png(&report).context("cannot encode the PNG chart")?;
+        std::fs::write(&png, image).with_context(|| format!("cannot write {}", png.display()))?;
+        println!("chart written to {} and {}", svg.display(), png.display());
         Ok(())
     })
 }

@@ -118,6 +118,12 @@ fn the_known_shapes_import_and_a_run_is_reported_and_rechecked() {
     );
     let svg = std::fs::read_to_string(dir.path().join("eval-cli-run.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("pass@1"));
+    let png = std::fs::read(dir.path().join("eval-cli-run.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000,
+        "{} bytes",
+        png.len()
+    );
 
     let recheck = verdict(dir.path(), &["reverify", "--run", "cli-run"]);
     let stdout = String::from_utf8_lossy(&recheck.stdout);

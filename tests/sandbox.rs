@@ -677,3 +677,22 @@ async fn measure_per_run_times() {
         started.elapsed().as_secs_f64() * 1e3
     );
 }
+
+#[tokio::test]
+async fn fuel_measures_work_and_is_the_same_on_every_run() {
+    let loop_of = |n: u32| format!("t = 0\nfor i in range({n}):\n    t += i\nprint(t)");
+    let small = py(&loop_of(1_000), "").await;
+    let again = py(&loop_of(1_000), "").await;
+    let large = py(&loop_of(100_000), "").await;
+    assert_status(&small, RunStatus::Ok);
+    let (small, again, large) = (small.fuel.unwrap(), again.fuel.unwrap(), large.fuel.unwrap());
+    assert!(small > 0);
+    assert_eq!(small, again, "the same program and input burn the same fuel");
+    // 99,000 more iterations: far more instructions, whatever the fixed cost of a run.
+    assert!(large > small + 99_000 * 10, "{small} vs {large}");
+
+    let js_loop = |n: u32| format!("let t = 0; for (let i = 0; i < {n}; i++) t += i; console.log(t);");
+    let (a, b) = (js(&js_loop(1_000), "").await, js(&js_loop(1_000), "").await);
+    assert_eq!(a.fuel, b.fuel);
+    assert!(js(&js_loop(100_000), "").await.fuel.unwrap() > a.fuel.unwrap() + 99_000 * 10);
+}

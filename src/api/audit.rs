@@ -17,6 +17,7 @@ use time::format_description::well_known::Rfc3339;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::rewards::{judge_one, parse_item};
+use crate::reward;
 
 use crate::store::{self, Reverification, RunStats, Store, Submission, SubmissionFilter};
 
@@ -380,7 +381,12 @@ pub async fn reverify(
         "completion_tokens": old.completion_tokens,
     });
     let outcome = match parse_item(raw) {
-        Ok(item) => judge_one(&state, item, policy.clone()).await,
+        Ok(item) => judge_one(&state, item, policy.clone())
+            .await
+            .map(|mut judgement| {
+                reward::carry_group_terms(&mut judgement, &old.components, &policy);
+                judgement
+            }),
         Err(error) => Err(error),
     };
 
@@ -510,7 +516,7 @@ struct Export {
 
 const CSV_HEADER: &str = "submission_id,created_at,run_id,item_id,policy,policy_version,kind,verdict,\
                           format_ok,reward,elapsed_ms,extracted,service_version,components,task,prompt,\
-                          completion,details\n";
+                          completion,details,entry,group_id,truncated,completion_tokens\n";
 
 impl Export {
     async fn next_chunk(mut self) -> Option<(Result<Bytes, std::io::Error>, Self)> {
@@ -557,7 +563,7 @@ impl Export {
 
 fn csv_row(out: &mut Vec<u8>, s: &Submission) {
     let created_at = s.created_at.format(&Rfc3339).unwrap_or_default();
-    let fields: [String; 18] = [
+    let fields: [String; 22] = [
         s.submission_id.clone(),
         created_at,
         s.run_id.clone().unwrap_or_default(),
@@ -576,6 +582,11 @@ fn csv_row(out: &mut Vec<u8>, s: &Submission) {
         s.prompt.clone().unwrap_or_default(),
         s.completion.clone(),
         s.details.to_string(),
+        // Added with datasets and groups; appended so that older column positions hold.
+        s.entry.clone().unwrap_or_default(),
+        s.group_id.clone().unwrap_or_default(),
+        s.truncated.to_string(),
+        s.completion_tokens.map(|t| t.to_string()).unwrap_or_default(),
     ];
     for (index, field) in fields.iter().enumerate() {
         if index > 0 {
@@ -715,5 +726,46 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "plain|\"a,b\"|\"say \"\"hi\"\"\nthen\""
         );
+    }
+
+    #[test]
+    fn a_csv_row_has_a_value_under_every_header_column() {
+        let submission = Submission {
+            submission_id: "01J0".into(),
+            run_id: Some("run".into()),
+            item_id: None,
+            policy: "default".into(),
+            policy_version: "default@abc".into(),
+            kind: "math".into(),
+            task: serde_json::json!({"answer": "1"}),
+            prompt: None,
+            completion: "plain".into(),
+            extracted: Some("1".into()),
+            verdict: "correct".into(),
+            format_ok: true,
+            reward: 2.0,
+            components: serde_json::json!({"accuracy": 1.0}),
+            details: serde_json::json!({}),
+            elapsed_ms: 0.5,
+            service_version: "0.1.0".into(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            entry: Some("math500@v1:7".into()),
+            group_id: Some("g1".into()),
+            truncated: true,
+            completion_tokens: Some(42),
+        };
+        let mut out = Vec::new();
+        csv_row(&mut out, &submission);
+        let row = String::from_utf8(out).unwrap();
+        // No field of this row needs quoting, so a plain split finds the columns.
+        let row: Vec<&str> = row.trim_end().split(',').collect();
+        let header: Vec<&str> = CSV_HEADER.trim_end().split(',').collect();
+        assert_eq!(row.len(), header.len(), "{row:?}");
+        let column = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+        assert_eq!(column("entry"), "math500@v1:7");
+        assert_eq!(column("group_id"), "g1");
+        assert_eq!(column("truncated"), "true");
+        assert_eq!(column("completion_tokens"), "42");
+        assert_eq!(column("verdict"), "correct");
     }
 }

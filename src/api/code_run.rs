@@ -52,6 +52,10 @@ pub struct CodeRunResponse {
     pub stdout: String,
     pub stderr: String,
     pub time_ms: f64,
+    /// Wasm instructions executed (wasmtime fuel): the same for the same program and input
+    /// on any machine, unlike `time_ms`. Absent when the server does not count fuel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
     pub stdout_truncated: bool,
     pub stderr_truncated: bool,
     /// Why the run ended when the status alone does not say (a trap, a refused exit code).
@@ -119,6 +123,7 @@ pub async fn run(
         status: outcome.status,
         exit_code: outcome.exit_code,
         time_ms: outcome.time_ms,
+        fuel: outcome.fuel,
         stdout_truncated: outcome.stdout_truncated,
         stderr_truncated: outcome.stderr_truncated,
         note: outcome.trap,

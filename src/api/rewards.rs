@@ -268,6 +268,10 @@ pub(super) async fn judge_batch(
         }
     }
 
+    if policy.config.group_length.is_some() {
+        apply_group_terms(&mut slots, &policy);
+    }
+
     let mut submissions = Vec::with_capacity(slots.len());
     let results: Vec<ItemResult> = slots
         .into_iter()
@@ -282,6 +286,31 @@ pub(super) async fn judge_batch(
     // committed or spooled.
     state.recorder.record(submissions).await?;
     Ok(results)
+}
+
+/// Adds the policy's group-relative terms to the judged items of each `group`: they depend on
+/// the group's other members, so they come after every item is judged and before any is
+/// recorded (the stored reward includes them). Items that failed are not members.
+fn apply_group_terms(slots: &mut [Slot], policy: &Policy) {
+    let groups: std::collections::BTreeSet<String> = slots
+        .iter()
+        .filter(|slot| matches!(slot.outcome, Some(Ok(_))))
+        .filter_map(|slot| slot.group.clone())
+        .collect();
+    for group in groups {
+        let mut members: Vec<reward::GroupMember<'_>> = slots
+            .iter_mut()
+            .filter(|slot| slot.group.as_deref() == Some(group.as_str()))
+            .filter_map(|slot| match (&slot.item, &mut slot.outcome) {
+                (Ok(item), Some(Ok(judgement))) => Some(reward::GroupMember {
+                    length: item.signals.length(&item.completion),
+                    judgement,
+                }),
+                _ => None,
+            })
+            .collect();
+        reward::apply_group(&mut members, policy);
+    }
 }
 
 /// What every submission of one request shares.

@@ -24,6 +24,7 @@ use tokio::sync::watch;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::rewards::{judge_one, parse_item};
+use crate::reward;
 use crate::store::{self, JobBatch, Reverification, ReverifyJob, Submission, SubmissionFilter, Transition};
 
 /// Changed submissions listed in a report; the counts are always complete.
@@ -187,6 +188,10 @@ pub(super) async fn recheck(state: &AppState, old: &Submission) -> Reverificatio
             "message": format!("policy `{}` is no longer configured", old.policy) } })),
         (Some(policy), Ok(item)) => judge_one(state, item, policy.clone())
             .await
+            .map(|mut judgement| {
+                reward::carry_group_terms(&mut judgement, &old.components, policy);
+                judgement
+            })
             .map_err(|error| json!({ "error": error })),
         (Some(_), Err(error)) => Err(json!({ "error": error })),
     };

@@ -42,6 +42,10 @@ pub struct SandboxConfig {
     pub pip: String,
     /// The host Python that runs build tools (componentize-py) — never guest code.
     pub python: String,
+    /// Count the wasm instructions each run executes (wasmtime fuel): a measure of work
+    /// that, unlike time, does not depend on the machine or its load, for the efficiency
+    /// term of the reward. Costs a few percent of guest speed (BENCHMARKS.md).
+    pub count_fuel: bool,
 }
 
 impl SandboxConfig {
@@ -54,6 +58,7 @@ impl SandboxConfig {
             epoch_tick: Duration::from_millis(2),
             pip: "pip".to_owned(),
             python: "python3".to_owned(),
+            count_fuel: true,
         }
     }
 }
@@ -275,6 +280,7 @@ fn build_engine(config: &SandboxConfig, data_dir: &Path) -> Result<Engine, CodeE
     let mut wasm = Config::new();
     wasm.cranelift_opt_level(OptLevel::Speed)
         .epoch_interruption(true)
+        .consume_fuel(config.count_fuel)
         .max_wasm_stack(MAX_WASM_STACK)
         .async_stack_size(MAX_WASM_STACK + (1 << 20))
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
@@ -316,6 +322,7 @@ fn classify(language: Language, raw: RawRun) -> RunOutcome {
         stdout: raw.stdout,
         stderr: raw.stderr,
         time_ms: raw.elapsed.as_secs_f64() * 1e3,
+        fuel: raw.fuel,
         stdout_truncated: raw.stdout_truncated,
         stderr_truncated: raw.stderr_truncated,
         trap,
@@ -370,6 +377,7 @@ mod tests {
             stderr_truncated: false,
             memory_refused: false,
             elapsed: Duration::from_millis(3),
+            fuel: None,
         }
     }
 

@@ -49,6 +49,9 @@ pub struct RunOutcome {
     pub stderr: Vec<u8>,
     /// Wall-clock time from instantiation to exit, in milliseconds (queueing not included).
     pub time_ms: f64,
+    /// Wasm instructions executed (wasmtime fuel) when the sandbox counts them: the same
+    /// for the same program and input on any machine, unlike `time_ms`.
+    pub fuel: Option<u64>,
     pub stdout_truncated: bool,
     pub stderr_truncated: bool,
     /// For a trap or a refused exit code, wasmtime's one-line description (for the audit,

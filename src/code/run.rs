@@ -122,6 +122,8 @@ pub(super) struct RawRun {
     pub stderr_truncated: bool,
     pub memory_refused: bool,
     pub elapsed: Duration,
+    /// Fuel consumed, when the engine counts it.
+    pub fuel: Option<u64>,
 }
 
 /// The guest's stdio for one run.
@@ -190,8 +192,9 @@ pub(super) async fn run(
     })
     .await;
     let memory_refused = store.data().limiter.refused;
+    let fuel = fuel_used(&store);
     drop(store);
-    conclude(attempt, started, memory_refused, stdio)
+    conclude(attempt, started, memory_refused, fuel, stdio)
 }
 
 /// Calls `run(code)` on a fresh instance of the runner component `pre`, with `stdin` and
@@ -225,14 +228,18 @@ pub(super) async fn run_component(
     })
     .await;
     let memory_refused = store.data().limiter.refused;
+    let fuel = fuel_used(&store);
     drop(store);
-    conclude(attempt, started, memory_refused, stdio)
+    conclude(attempt, started, memory_refused, fuel, stdio)
 }
 
 /// Checked at every epoch tick: yield to the executor so a busy guest shares its worker
 /// thread, and interrupt once the deadline has passed or the output overflowed. Returns when
 /// the run's clock started.
 fn arm_deadline<T: 'static>(store: &mut Store<T>, limits: &Limits, stdio: &Stdio) -> Instant {
+    // Fails only when the engine does not count fuel; time and memory still bound the run,
+    // so the tank is never what stops it.
+    let _ = store.set_fuel(FUEL_TANK);
     let started = Instant::now();
     let deadline = started + limits.time();
     store.set_epoch_deadline(1);
@@ -247,10 +254,19 @@ fn arm_deadline<T: 'static>(store: &mut Store<T>, limits: &Limits, stdio: &Stdio
     started
 }
 
+/// Fuel put in every store: more than any run can burn within the largest time limit.
+const FUEL_TANK: u64 = i64::MAX as u64;
+
+/// Fuel burnt so far; `None` when the engine does not count it.
+fn fuel_used<T>(store: &Store<T>) -> Option<u64> {
+    store.get_fuel().ok().map(|left| FUEL_TANK - left)
+}
+
 fn conclude(
     attempt: Result<Attempt, tokio::time::error::Elapsed>,
     started: Instant,
     memory_refused: bool,
+    fuel: Option<u64>,
     stdio: Stdio,
 ) -> Result<RawRun, CodeError> {
     let elapsed = started.elapsed();
@@ -274,6 +290,7 @@ fn conclude(
         stderr_truncated: stdio.stderr.overflowed(),
         memory_refused,
         elapsed,
+        fuel,
     })
 }
 

@@ -6,6 +6,7 @@
 //! answer for majority voting and for a group's count of distinct answers.
 
 pub mod load;
+pub mod raster;
 pub mod report;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,6 @@
-//! `verdict eval-report`: a run's metrics as a text table and as an SVG bar chart. The chart
-//! is written by hand (a few rectangles and labels) rather than with a plotting crate: it needs
-//! no fonts or native libraries and adds nothing to the build.
+//! `verdict eval-report`: a run's metrics as a text table and as an SVG bar chart (the PNG
+//! twin is in `raster.rs`). The chart is written by hand (a few rectangles and labels) rather
+//! than with a plotting crate: it needs no fonts or native libraries.
 
 use std::fmt::Write as _;
 
@@ -53,9 +53,9 @@ fn row(out: &mut String, label: &str, metrics: &Metrics) {
     out.push('\n');
 }
 
-/// A grouped bar chart: for the run and each value of the first breakdown field (subject
-/// when present), pass@k, mean@k and majority@k of the largest `k`.
-pub fn svg(report: &RunMetrics) -> String {
+/// The chart's bar groups: the run, then each value of the first breakdown field (subject
+/// when present), with that field's name.
+pub(super) fn chart_groups(report: &RunMetrics) -> (Option<&str>, Vec<(String, &Metrics)>) {
     let field = report
         .by
         .get("subject")
@@ -65,9 +65,31 @@ pub fn svg(report: &RunMetrics) -> String {
     if let Some((_, values)) = field {
         groups.extend(values.iter().map(|(value, metrics)| (value.clone(), metrics)));
     }
+    (field.map(|(name, _)| name), groups)
+}
+
+/// The `k` the chart shows: the largest asked for.
+pub(super) fn largest_k(report: &RunMetrics) -> u64 {
+    report.overall.at_k.last().map_or(1, |a| a.k)
+}
+
+/// pass@k, mean@k and majority@k of the largest `k`, as the chart's three series.
+pub(super) fn values_at(metrics: &Metrics) -> [Option<f64>; 3] {
+    let at = metrics.at_k.last();
+    [
+        at.and_then(|a| a.pass_at_k),
+        at.and_then(|a| a.mean_at_k),
+        at.and_then(|a| a.majority_at_k),
+    ]
+}
+
+/// A grouped bar chart: for the run and each value of the first breakdown field (subject
+/// when present), pass@k, mean@k and majority@k of the largest `k`.
+pub fn svg(report: &RunMetrics) -> String {
+    let (field, groups) = chart_groups(report);
     let (bar, gap, left, top, height) = (14.0, 18.0, 50.0, 40.0, 220.0);
     let width = left + groups.len() as f64 * (3.0 * bar + gap) + 20.0;
-    let k = report.overall.at_k.last().map_or(1, |a| a.k);
+    let k = largest_k(report);
     let colours = ["#1f5fa8", "#2f6f3e", "#8a5a00"];
     let mut out = String::new();
     let _ = write!(
@@ -77,7 +99,7 @@ pub fn svg(report: &RunMetrics) -> String {
          <text x='{left}' y='18' font-size='14'>{} — pass@{k}, mean@{k}, majority@{k}{}</text>",
         top + height + 110.0,
         escape(&report.run_id),
-        field.map(|(f, _)| format!(" by {f}")).unwrap_or_default(),
+        field.map(|f| format!(" by {f}")).unwrap_or_default(),
     );
     for tick in 0..=4 {
         let value = f64::from(tick) / 4.0;
@@ -92,15 +114,7 @@ pub fn svg(report: &RunMetrics) -> String {
     }
     for (index, (label, metrics)) in groups.iter().enumerate() {
         let x0 = left + index as f64 * (3.0 * bar + gap) + gap / 2.0;
-        let at = metrics.at_k.last();
-        for (series, value) in [
-            at.and_then(|a| a.pass_at_k),
-            at.and_then(|a| a.mean_at_k),
-            at.and_then(|a| a.majority_at_k),
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        for (series, value) in values_at(metrics).into_iter().enumerate() {
             let value = value.unwrap_or(0.0).clamp(0.0, 1.0);
             let h = height * value;
             let _ = write!(

@@ -62,6 +62,9 @@ pub struct TestReport {
     pub index: usize,
     pub status: Verdict,
     pub time_ms: f64,
+    /// Wasm instructions executed (wasmtime fuel), when the sandbox counts them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     /// The expected output (stdin/stdout tests) or return value (call-based), as text.
@@ -87,6 +90,10 @@ pub struct CodeDetails {
     pub passed: usize,
     pub total: usize,
     pub tests: Vec<TestReport>,
+    /// Fuel of all the tests run, when the sandbox counts it: the work the solution did, in
+    /// a unit that does not depend on the machine (the efficiency term's input).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
     /// Why the format reward was withheld.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format_error: Option<&'static str>,
@@ -100,6 +107,18 @@ pub async fn judge_code_item(
     sandbox: &Sandbox,
 ) -> Result<Judgement, ItemError> {
     let mut judgement = judge_code(&item.completion, task, policy, sandbox).await?;
+    if policy.config.code_efficiency.is_some()
+        && judgement.verdict.is_success()
+        && matches!(&judgement.details, Details::Code(details) if details.fuel.is_none())
+    {
+        // The server's sandbox always counts fuel; one that does not cannot score this term,
+        // and a missing term must not pass for an inefficient solution.
+        return Err(ItemError {
+            code: "internal_error",
+            message: "the sandbox does not count fuel, which the policy's efficiency term needs".into(),
+            field: None,
+        });
+    }
     super::shaping::apply(&mut judgement, &item.completion, &item.signals, policy);
     Ok(judgement)
 }
@@ -139,6 +158,12 @@ pub async fn judge_code(
             first_failure.unwrap_or(Verdict::Accepted)
         }
     };
+    details.fuel = details
+        .tests
+        .iter()
+        .map(|test| test.fuel)
+        .sum::<Option<u64>>()
+        .filter(|_| !details.tests.is_empty());
 
     let accuracy = if policy.config.code_partial_credit && details.total > 0 {
         details.passed as f64 / details.total as f64
@@ -224,6 +249,7 @@ async fn run_test(
         index,
         status: Verdict::Accepted,
         time_ms: outcome.time_ms,
+        fuel: outcome.fuel,
         exit_code: outcome.exit_code,
         expected: expected.as_deref().map(excerpt),
         actual: String::new(),

@@ -17,7 +17,10 @@ pub use code::{
     CallCase, CodeDetails, CodeTask, CodeTests, StdioCase, TestReport, judge_code, judge_code_item,
 };
 pub use policy::{DEFAULT_POLICY, Policy, PolicyConfig, PolicyError, PolicySet};
-pub use shaping::{CosineLength, FormatMode, Overlong, Signals};
+pub use shaping::{
+    CodeEfficiency, CosineLength, FormatMode, GroupLength, GroupMember, Overlong, Signals, apply_group,
+    carry_group_terms,
+};
 
 /// What the completion is judged against.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::shaping::{CosineLength, FormatMode, Overlong};
+use super::shaping::{CodeEfficiency, CosineLength, FormatMode, GroupLength, Overlong};
 use crate::math::MathOptions;
 
 /// The name of the built-in policy that reproduces DeepSeek-R1's rule.
@@ -51,6 +51,12 @@ pub struct PolicyConfig {
     /// DAPO's overlong penalty term.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overlong: Option<Overlong>,
+    /// Kimi k1.5's length term, relative to the item's `group`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_length: Option<GroupLength>,
+    /// For code: the deterministic efficiency term, from the fuel the tests burnt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_efficiency: Option<CodeEfficiency>,
 }
 
 fn is_zero(value: &f64) -> bool {
@@ -72,6 +78,8 @@ impl Default for PolicyConfig {
             code_pass_threshold: None,
             cosine_length: None,
             overlong: None,
+            group_length: None,
+            code_efficiency: None,
         }
     }
 }

@@ -53,6 +53,21 @@ fn one() -> f64 {
     1.0
 }
 
+/// A deterministic efficiency term for code: a solved item earns
+/// `weight · min(1, reference_fuel / fuel)`, where `fuel` is the wasm instructions all its
+/// tests executed — full weight at or under the reference, half at twice it. Fuel, unlike
+/// time, is the same on every machine and under any load, so the reward is reproducible.
+/// An unsolved item earns 0.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeEfficiency {
+    pub weight: f64,
+    pub reference_fuel: u64,
+}
+
+/// The component name of the efficiency term.
+pub const EFFICIENCY: &str = "efficiency";
+
 /// What the client tells about a completion beside its text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Signals {
@@ -63,20 +78,28 @@ pub struct Signals {
 }
 
 impl Signals {
-    fn length(&self, completion: &str) -> u64 {
+    pub fn length(&self, completion: &str) -> u64 {
         self.completion_tokens
             .unwrap_or_else(|| completion.chars().count() as u64)
+    }
+}
+
+/// Whether a judged item counts as solved under the policy: its verdict, or for code with a
+/// pass-rate threshold, the share of tests passed.
+pub fn solved(judgement: &Judgement, config: &super::PolicyConfig) -> bool {
+    match (config.code_pass_threshold, &judgement.details) {
+        (Some(threshold), Details::Code(details)) if details.total > 0 => {
+            details.passed as f64 / details.total as f64 >= threshold
+        }
+        _ => judgement.verdict.is_success(),
     }
 }
 
 /// Applies the policy's extra terms to a judged item and recomputes its reward.
 pub fn apply(judgement: &mut Judgement, completion: &str, signals: &Signals, policy: &Policy) {
     let config = &policy.config;
-    let mut success = judgement.verdict.is_success();
-    if let (Some(threshold), Details::Code(details)) = (config.code_pass_threshold, &judgement.details)
-        && details.total > 0
-    {
-        success = details.passed as f64 / details.total as f64 >= threshold;
+    let success = solved(judgement, config);
+    if config.code_pass_threshold.is_some() && matches!(&judgement.details, Details::Code(d) if d.total > 0) {
         judgement
             .components
             .insert("accuracy", config.accuracy_weight * f64::from(u8::from(success)));
@@ -87,6 +110,13 @@ pub fn apply(judgement: &mut Judgement, completion: &str, signals: &Signals, pol
             "accuracy",
             config.accuracy_weight * cosine_scaled(cosine, success, length),
         );
+    }
+    if let (Some(efficiency), Details::Code(details)) = (&config.code_efficiency, &judgement.details) {
+        let term = match details.fuel {
+            Some(fuel) if success => (efficiency.reference_fuel as f64 / fuel.max(1) as f64).min(1.0),
+            _ => 0.0,
+        };
+        judgement.components.insert(EFFICIENCY, efficiency.weight * term);
     }
     if config.format_mode == FormatMode::Gate {
         judgement.components.remove("format");
@@ -132,8 +162,82 @@ pub fn overlong_penalty(overlong: &Overlong, length: u64) -> f64 {
     }
 }
 
+/// Kimi k1.5's length reward, relative to the completions of one group: with the group's
+/// shortest and longest lengths `min` and `max`, `λ = 0.5 − (len − min) / (max − min)`; a
+/// solved item earns `weight · λ` and an unsolved one `weight · min(0, λ)`, so among right
+/// answers the short are preferred and long wrong ones are punished, while a short wrong
+/// answer gains nothing. All lengths equal (or a group of one) gives 0.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupLength {
+    pub weight: f64,
+}
+
+/// The component name of the group-relative length term.
+pub const GROUP_LENGTH: &str = "group_length";
+
+/// A member of a group as the group-relative terms see it.
+pub struct GroupMember<'a> {
+    pub judgement: &'a mut Judgement,
+    /// Tokens when the client counted them, else characters (as for the other length terms).
+    pub length: u64,
+}
+
+/// Adds the policy's group-relative terms to the judged members of one group and recomputes
+/// their rewards. Runs after [`apply`], on the whole group at once.
+pub fn apply_group(members: &mut [GroupMember<'_>], policy: &Policy) {
+    let Some(group_length) = &policy.config.group_length else {
+        return;
+    };
+    let shortest = members.iter().map(|m| m.length).min().unwrap_or(0);
+    let longest = members.iter().map(|m| m.length).max().unwrap_or(0);
+    for member in members.iter_mut() {
+        let lambda = if longest > shortest {
+            0.5 - (member.length - shortest) as f64 / (longest - shortest) as f64
+        } else {
+            0.0
+        };
+        let term = if solved(member.judgement, &policy.config) {
+            lambda
+        } else {
+            lambda.min(0.0)
+        };
+        let judgement = &mut *member.judgement;
+        judgement
+            .components
+            .insert(GROUP_LENGTH, group_length.weight * term);
+        judgement.reward = judgement.components.values().sum();
+    }
+}
+
+/// A re-check judges one stored item without its group, so a group-relative term cannot be
+/// recomputed: the stored value is carried over (its siblings are unchanged), and only the
+/// per-item terms are judged again.
+pub fn carry_group_terms(judgement: &mut Judgement, stored_components: &serde_json::Value, policy: &Policy) {
+    if policy.config.group_length.is_none() {
+        return;
+    }
+    if let Some(stored) = stored_components
+        .get(GROUP_LENGTH)
+        .and_then(serde_json::Value::as_f64)
+    {
+        judgement.components.insert(GROUP_LENGTH, stored);
+        judgement.reward = judgement.components.values().sum();
+    }
+}
+
 /// Checks the settings of the terms above; the message names the key.
 pub(super) fn validate(config: &super::PolicyConfig) -> Result<(), String> {
+    if let Some(efficiency) = &config.code_efficiency
+        && !(efficiency.weight.is_finite() && efficiency.weight >= 0.0 && efficiency.reference_fuel > 0)
+    {
+        return Err("code_efficiency needs a finite weight ≥ 0 and a reference_fuel > 0".into());
+    }
+    if let Some(group_length) = &config.group_length
+        && !(group_length.weight.is_finite() && group_length.weight >= 0.0)
+    {
+        return Err("group_length.weight must be a finite number ≥ 0".into());
+    }
     if let Some(threshold) = config.code_pass_threshold
         && !(threshold.is_finite() && threshold > 0.0 && threshold <= 1.0)
     {
@@ -298,6 +402,96 @@ mod tests {
                 "p",
                 PolicyConfig {
                     overlong: Some(bad),
+                    ..PolicyConfig::default()
+                }
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_group_length_term_ranks_members_by_length_within_their_group() {
+        let policy = policy(PolicyConfig {
+            group_length: Some(GroupLength { weight: 2.0 }),
+            ..PolicyConfig::default()
+        });
+        // Lengths 10, 20 and 30: λ = 0.5, 0, −0.5.
+        let mut short_right = judged(Verdict::Correct, true);
+        let mut middle_wrong = judged(Verdict::Incorrect, true);
+        let mut long_right = judged(Verdict::Correct, true);
+        let mut short_wrong = judged(Verdict::Incorrect, true);
+        {
+            let mut members = [
+                GroupMember {
+                    judgement: &mut short_right,
+                    length: 10,
+                },
+                GroupMember {
+                    judgement: &mut middle_wrong,
+                    length: 20,
+                },
+                GroupMember {
+                    judgement: &mut long_right,
+                    length: 30,
+                },
+            ];
+            apply_group(&mut members, &policy);
+        }
+        assert_eq!(short_right.components[GROUP_LENGTH], 1.0);
+        assert_eq!(short_right.reward, 3.0);
+        assert_eq!(middle_wrong.components[GROUP_LENGTH], 0.0);
+        assert_eq!(long_right.components[GROUP_LENGTH], -1.0);
+        assert_eq!(long_right.reward, 1.0);
+        // A short wrong answer gains nothing (min(0, λ)).
+        let mut long_wrong = judged(Verdict::Incorrect, false);
+        {
+            let mut members = [
+                GroupMember {
+                    judgement: &mut short_wrong,
+                    length: 5,
+                },
+                GroupMember {
+                    judgement: &mut long_wrong,
+                    length: 15,
+                },
+            ];
+            apply_group(&mut members, &policy);
+        }
+        assert_eq!(short_wrong.components[GROUP_LENGTH], 0.0);
+        assert_eq!(long_wrong.components[GROUP_LENGTH], -1.0);
+        assert_eq!(long_wrong.reward, -1.0);
+        // Equal lengths and groups of one carry no length signal.
+        let mut alone = judged(Verdict::Correct, true);
+        apply_group(
+            &mut [GroupMember {
+                judgement: &mut alone,
+                length: 7,
+            }],
+            &policy,
+        );
+        assert_eq!(alone.components[GROUP_LENGTH], 0.0);
+        assert_eq!(alone.reward, 2.0);
+    }
+
+    #[test]
+    fn a_recheck_carries_the_stored_group_term_over() {
+        let with_term = policy(PolicyConfig {
+            group_length: Some(GroupLength { weight: 1.0 }),
+            ..PolicyConfig::default()
+        });
+        let stored = serde_json::json!({"accuracy": 1.0, "format": 1.0, "group_length": -0.25});
+        let mut again = judged(Verdict::Correct, true);
+        carry_group_terms(&mut again, &stored, &with_term);
+        assert_eq!(again.reward, 1.75);
+        // A policy without the term ignores a stale stored value.
+        let mut plain = judged(Verdict::Correct, true);
+        carry_group_terms(&mut plain, &stored, &policy(PolicyConfig::default()));
+        assert_eq!(plain.reward, 2.0);
+        assert!(
+            Policy::new(
+                "p",
+                PolicyConfig {
+                    group_length: Some(GroupLength { weight: f64::NAN }),
                     ..PolicyConfig::default()
                 }
             )

@@ -222,6 +222,7 @@ async fn code_run_reports_status_output_and_time() {
     assert_eq!(ok.body["stdout"], "5\n");
     assert_eq!(ok.body["stderr"], "e\n");
     assert!(ok.body["time_ms"].as_f64().unwrap() > 0.0);
+    assert!(ok.body["fuel"].as_u64().unwrap() > 0, "{}", ok.body);
 
     let slow = app
         .post_json(
@@ -261,4 +262,70 @@ async fn code_run_refuses_bad_requests_naming_the_field() {
             "{body}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_efficiency_term_prefers_less_work_and_repeats_exactly() {
+    use std::collections::BTreeMap;
+    use verdict::reward::{CodeEfficiency, PolicyConfig, PolicySet};
+    const REFERENCE_FUEL: u64 = 1_000;
+    let app = crate::helpers::spawn_app_with(|config| {
+        let mut policies = BTreeMap::new();
+        policies.insert(
+            "lean".to_owned(),
+            PolicyConfig {
+                code_efficiency: Some(CodeEfficiency {
+                    weight: 1.0,
+                    reference_fuel: REFERENCE_FUEL,
+                }),
+                ..PolicyConfig::default()
+            },
+        );
+        config.policies = PolicySet::new(&policies).unwrap();
+    })
+    .await;
+    let task = json!({ "kind": "code", "language": "python",
+        "tests": [ { "stdin": "20000\n", "stdout": "199990000\n" } ] });
+    let items = vec![
+        code_item(
+            "formula",
+            &fenced("python", "n = int(input())\nprint(n * (n - 1) // 2)"),
+            task.clone(),
+        ),
+        code_item(
+            "loop",
+            &fenced(
+                "python",
+                "n = int(input())\nt = 0\nfor i in range(n):\n    t += i\nprint(t)",
+            ),
+            task.clone(),
+        ),
+        code_item("wrong", &fenced("python", "print(0)"), task.clone()),
+    ];
+    let request = json!({ "policy": "lean", "items": items });
+    let first = app.post_json("/v1/rewards", &request).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let results = first.body["results"].as_array().unwrap();
+    let term = |r: &Value| r["components"]["efficiency"].as_f64().unwrap();
+    for result in &results[..2] {
+        let fuel = result["details"]["fuel"].as_u64().unwrap();
+        assert_eq!(result["details"]["tests"][0]["fuel"].as_u64(), Some(fuel));
+        let expected = (REFERENCE_FUEL as f64 / fuel as f64).min(1.0);
+        // serde_json's default float parsing may be off in the last bit.
+        assert!((term(result) - expected).abs() <= expected * 1e-12, "{result}");
+    }
+    assert!(term(&results[0]) > term(&results[1]), "{results:?}");
+    assert_eq!(term(&results[2]), 0.0, "an unsolved item earns no efficiency");
+
+    // Fuel does not depend on timing: the same batch again gives exactly the same rewards.
+    let second = app.post_json("/v1/rewards", &request).await;
+    let rewards = |body: &Value| -> Vec<f64> {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["reward"].as_f64().unwrap())
+            .collect()
+    };
+    assert_eq!(rewards(&first.body), rewards(&second.body));
 }
