@@ -99,13 +99,29 @@ pub fn choose(logits: &[f32], sp: &SampleParams, rng: &mut StdRng) -> u32 {
         return argmax(logits);
     }
     let t = sp.temperature as f32;
+    let max = logits[argmax(logits) as usize] / t;
+    // Without top-k or top-p every token stays a candidate: one pass over the vocabulary,
+    // no sort (sorting 49k logits per sample per token dominated generation).
+    if sp.top_k == 0 && sp.top_p >= 1.0 {
+        let weights: Vec<f32> = logits.iter().map(|&l| (l / t - max).exp()).collect();
+        let total: f32 = weights.iter().sum();
+        let mut u: f32 = rng.random::<f32>() * total;
+        for (i, w) in weights.iter().enumerate() {
+            if u < *w {
+                return i as u32;
+            }
+            u -= w;
+        }
+        return argmax(logits);
+    }
     let mut idx: Vec<usize> = (0..logits.len()).collect();
-    // Sorting the whole vocabulary is the simple way to get both top-k and top-p right.
-    idx.sort_unstable_by(|&a, &b| logits[b].total_cmp(&logits[a]));
-    if sp.top_k > 0 {
+    let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]);
+    if sp.top_k > 0 && sp.top_k < idx.len() {
+        // Only the k largest need ordering.
+        idx.select_nth_unstable_by(sp.top_k - 1, by_logit);
         idx.truncate(sp.top_k);
     }
-    let max = logits[idx[0]] / t;
+    idx.sort_unstable_by(by_logit);
     let mut probs: Vec<f32> = idx.iter().map(|&i| (logits[i] / t - max).exp()).collect();
     let total: f32 = probs.iter().sum();
     probs.iter_mut().for_each(|p| *p /= total);
@@ -141,4 +157,57 @@ fn argmax(xs: &[f32]) -> u32 {
         }
     }
     best as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    fn params(top_k: usize, top_p: f64) -> SampleParams {
+        SampleParams {
+            temperature: 1.0,
+            top_p,
+            top_k,
+            max_new_tokens: 1,
+            greedy: false,
+        }
+    }
+
+    /// Share of each token over many draws.
+    fn frequencies(logits: &[f32], sp: &SampleParams) -> Vec<f64> {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut counts = vec![0usize; logits.len()];
+        let draws = 40_000;
+        for _ in 0..draws {
+            counts[choose(logits, sp, &mut rng) as usize] += 1;
+        }
+        counts.iter().map(|&c| c as f64 / draws as f64).collect()
+    }
+
+    #[test]
+    fn untruncated_sampling_follows_the_softmax() {
+        let logits = [0.0f32, 1.0, 2.0, -1.0];
+        let z: f64 = logits.iter().map(|&l| f64::from(l).exp()).sum();
+        let got = frequencies(&logits, &params(0, 1.0));
+        for (l, share) in logits.iter().zip(got) {
+            let want = f64::from(*l).exp() / z;
+            assert!((share - want).abs() < 0.01, "{share} vs {want}");
+        }
+    }
+
+    #[test]
+    fn top_k_and_top_p_keep_only_the_most_likely_tokens() {
+        let logits = [0.0f32, 3.0, 2.0, -1.0, 2.5];
+        let top2 = frequencies(&logits, &params(2, 1.0));
+        assert_eq!(top2[0] + top2[2] + top2[3], 0.0, "{top2:?}");
+        // softmax over {3.0, 2.5}: e^0.5 / (1 + e^0.5).
+        let want = 0.5f64.exp() / (1.0 + 0.5f64.exp());
+        assert!((top2[1] - want).abs() < 0.01, "{top2:?}");
+        let nucleus = frequencies(&logits, &params(0, 0.3));
+        assert_eq!(nucleus[1], 1.0, "the top token alone holds 30%: {nucleus:?}");
+        let mut rng = StdRng::seed_from_u64(1);
+        assert_eq!(choose(&logits, &params(1, 1.0), &mut rng), 1);
+    }
 }
