@@ -106,5 +106,10 @@ fn pathological_inputs() -> Vec<(&'static str, String, String)> {
         ("1,000 nested \\sqrt", "1".into(), nested("\\sqrt{", "}", 1_000)),
         ("50,000-digit number", "1".into(), "7".repeat(50_000)),
         ("100 KB, 9,000 boxes", "8999".into(), completion),
+        (
+            "2004! times 65 variables (fuzz)",
+            "0".into(),
+            format!("$c{{1}}{{2004!{}0{}}}1$3$", "t".repeat(51), "t".repeat(14)),
+        ),
     ]
 }

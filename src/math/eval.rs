@@ -17,6 +17,7 @@ use num_traits::{FromPrimitive, One, Signed, ToPrimitive, Zero};
 
 use super::ast::{BigOp, Expr, Func};
 use super::limits::{MAX_EXACT_BITS, MAX_FACTORIAL, MAX_SERIES_TERMS};
+use super::rational;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Real {
@@ -111,7 +112,7 @@ impl Real {
 
     pub fn add(&self, o: &Real) -> R<Real> {
         match (self, o) {
-            (Real::Q(a), Real::Q(b)) => Real::exact(a + b),
+            (Real::Q(a), Real::Q(b)) => Real::exact(rational::add(a, b)),
             (Real::Inf(a), Real::Inf(b)) if a != b => Err(EvalError::Domain),
             (Real::Inf(a), _) | (_, Real::Inf(a)) => Ok(Real::Inf(*a)),
             _ => Real::float(self.to_f64() + o.to_f64()),
@@ -128,7 +129,7 @@ impl Real {
                 if bits(a) + bits(b) > 2 * MAX_EXACT_BITS {
                     return Err(EvalError::TooLarge);
                 }
-                Real::exact(a * b)
+                Real::exact(rational::mul(a, b))
             }
             (Real::Inf(_), x) | (x, Real::Inf(_)) => {
                 if x.is_zero() {
@@ -145,7 +146,7 @@ impl Real {
             return Err(EvalError::Domain);
         }
         match (self, o) {
-            (Real::Q(a), Real::Q(b)) => Real::exact(a / b),
+            (Real::Q(a), Real::Q(b)) => Real::exact(rational::div(a, b)),
             (Real::Inf(_), Real::Inf(_)) => Err(EvalError::Domain),
             (Real::Inf(_), x) => Ok(Real::Inf((self.sign() < 0) != (x.sign() < 0))),
             (_, Real::Inf(_)) => Ok(Real::zero()),

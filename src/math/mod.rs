@@ -16,6 +16,7 @@ mod lexer;
 mod limits;
 mod matrices;
 mod parser;
+mod rational;
 mod render;
 mod sets;
 #[cfg(test)]
