@@ -318,6 +318,11 @@ fn pathological() -> Vec<(&'static str, String)> {
             "2004! times 65 variables",
             "$c{1}{2004!ttttttttttttttttttttttttttttttttttttttttttttttttttt0tttttttttttttt}1$3$".to_string(),
         ),
+        // Found by fuzzing (math_equivalence): a power tower over a variable beside a list.
+        (
+            "power tower over a variable",
+            ",3$1 8log58,500x^37^37".to_string(),
+        ),
     ]
 }
 

@@ -620,15 +620,26 @@ fn log(base: &Value, x: &Value) -> R<Value> {
         } else {
             (xq.recip(), true)
         };
+        // The only candidate exponents are next to the real logarithm, so a few exact powers
+        // decide it (raising step by step cost a quadratic gcd per step: a fuzz-found hang).
         let limit = bits(&target).min(4096);
-        let mut acc = bq.clone();
-        let mut k = 1i64;
-        while bits(&acc) <= bits(&target) + 2 && k as u64 <= limit {
-            if acc == target {
-                return Ok(Value::rational(q(if invert { -k } else { k })));
+        let estimate = (ln_real(&Real::Q(target.clone())) / ln_real(&Real::Q(bq.clone()))).round();
+        if estimate.is_finite() && estimate >= 1.0 && estimate <= limit as f64 + 1.0 {
+            let around = estimate as u64;
+            for k in around.saturating_sub(1).max(1)..=around + 1 {
+                if k > limit || bits(bq).saturating_mul(k) > 2 * bits(&target) + 64 {
+                    continue;
+                }
+                // Powers of a reduced fraction stay reduced.
+                let power = BigRational::new_raw(
+                    num_traits::pow(bq.numer().clone(), k as usize),
+                    num_traits::pow(bq.denom().clone(), k as usize),
+                );
+                if power == target {
+                    let k = k as i64;
+                    return Ok(Value::rational(q(if invert { -k } else { k })));
+                }
             }
-            acc *= bq;
-            k += 1;
         }
     }
     let r = ln_real(x) / ln_real(b);

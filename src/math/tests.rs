@@ -428,3 +428,25 @@ fn decimals_beyond_f64_precision_are_never_claimed_equal_to_irrationals() {
     same("0.33333333333333333333333", "\\frac13");
     same("3.14159", "\\pi");
 }
+
+#[test]
+fn logarithms_of_exact_powers_stay_exact() {
+    use super::eval::{Real, eval};
+    use super::parser::parse;
+    let exact = |src: &str, want: i64| {
+        let value = eval(&parse(src).unwrap(), &[]).unwrap();
+        assert_eq!(
+            value.re,
+            Real::Q(num_rational::BigRational::from_integer(want.into())),
+            "{src}"
+        );
+    };
+    exact("\\log_2 8", 3);
+    exact("\\log_{1/2} 8", -3);
+    exact("\\log_{2/3} \\frac{8}{27}", 3);
+    exact("\\log_5 (5^{1000})", 1000);
+    exact("\\log_7 (7^{3000})", 3000);
+    // Not a power: a float close to the real logarithm.
+    let value = eval(&parse("\\log_2 10").unwrap(), &[]).unwrap();
+    assert!(!value.re.is_exact() && (value.re.to_f64() - 10f64.log2()).abs() < 1e-12);
+}
