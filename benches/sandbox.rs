@@ -220,6 +220,19 @@ fn main() {
         for (time_ms, fuel, id) in costs.iter().take(10) {
             println!("  {id:<14} {time_ms:>8.1} ms {fuel:>14} fuel");
         }
+        let mut fuels: Vec<u64> = costs.iter().map(|c| c.1).collect();
+        fuels.sort_unstable();
+        println!(
+            "humaneval fuel per problem: min {} median {} max {}",
+            fuels[0],
+            fuels[fuels.len() / 2],
+            fuels[fuels.len() - 1]
+        );
+        if std::env::var_os("VERDICT_BENCH_ALL_COSTS").is_some() {
+            for (time_ms, fuel, id) in &costs {
+                println!("  {id:<14} {time_ms:>8.1} ms {fuel:>14} fuel");
+            }
+        }
     });
     let sandboxed = started.elapsed().as_secs_f64();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);

@@ -323,6 +323,12 @@ fn pathological() -> Vec<(&'static str, String)> {
             "power tower over a variable",
             ",3$1 8log58,500x^37^37".to_string(),
         ),
+        // Found by fuzzing: gcd of zero and a large number divided by zero.
+        (
+            "large factorial quotient",
+            "\u{b}33333333D33333s3333*3333/333!333333333".to_string(),
+        ),
+        ("nested power towers", "y^37^3^Fy^73".to_string()),
     ]
 }
 

@@ -4,7 +4,7 @@ Everything imported here is snapshotted at build time, so a fresh instance start
 modules already loaded; a module not imported here cannot be imported at run time (the
 component carries only what was loaded when it was built).
 
-Built from this folder with componentize-py 0.25.1:
+Built from this folder (app.py, verdict_harness.py, wit/) with componentize-py 0.25.1:
     componentize-py -d wit -w python-runner componentize app -o python-runner.wasm
 The host calls `run(code)` on a fresh instance per test, with stdin/stdout/stderr as WASI p2
 streams, and reads the returned status (see wit/runner.wit).
@@ -35,6 +35,9 @@ import bdb, cProfile, code, codeop, multiprocessing, netrc, ntpath, pdb, posixpa
 import pstats, select, selectors, signal, socket, subprocess, wave
 
 import wit_world
+
+# The call/assert test driver, compiled once here rather than with every test program.
+import verdict_harness
 
 COMPILE_ERROR = -1
 

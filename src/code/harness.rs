@@ -40,7 +40,7 @@ pub fn call_program(language: Language, solution: &str, fn_name: &str) -> String
     let solution = literal(solution);
     let fn_name = literal(fn_name);
     match language {
-        Language::Python => format!("{PYTHON_PRELUDE}\n__verdict_call({solution}, {fn_name})\n"),
+        Language::Python => python_program("call", &format!("{solution}, {fn_name}")),
         Language::JavaScript => format!("{JS_PRELUDE}\n__verdictCall({solution}, {fn_name});\n"),
     }
 }
@@ -49,9 +49,7 @@ pub fn call_program(language: Language, solution: &str, fn_name: &str) -> String
 pub fn assert_program(language: Language, solution: &str, test_code: &str, entry_point: &str) -> String {
     let (solution, test_code, entry_point) = (literal(solution), literal(test_code), literal(entry_point));
     match language {
-        Language::Python => {
-            format!("{PYTHON_PRELUDE}\n__verdict_assert({solution}, {test_code}, {entry_point})\n")
-        }
+        Language::Python => python_program("check", &format!("{solution}, {test_code}, {entry_point}")),
         Language::JavaScript => {
             format!("{JS_PRELUDE}\n__verdictAssert({solution}, {test_code}, {entry_point});\n")
         }
@@ -127,104 +125,23 @@ fn literal(text: &str) -> String {
         .replace('\u{2029}', "\\u2029")
 }
 
-const PYTHON_PRELUDE: &str = r#"import sys as __verdict_sys
-
-
-def __verdict_driver():
-    import json, io, traceback
-    nonce = __verdict_sys.stdin.readline().strip()
-    real_stdout = __verdict_sys.stdout
-
-    def report(status, payload=None):
-        line = "\n" + nonce + " " + status + ("" if payload is None else " " + payload) + "\n"
-        real_stdout.write(line)
-        real_stdout.flush()
-
-    def load(source, test_code=None):
-        namespace = {"__name__": "__verdict_solution__", "__builtins__": __builtins__}
-        try:
-            code = compile(source, "<solution>", "exec")
-        except (SyntaxError, ValueError):
-            traceback.print_exc()
-            report("compile_error")
-            return None
-        exec(code, namespace)
-        if test_code is not None:
-            exec(compile(test_code, "<test>", "exec"), namespace)
-        return namespace
-
-    def find(namespace, name):
-        if name in namespace and callable(namespace[name]):
-            return namespace[name]
-        holder = namespace.get("Solution")
-        if holder is not None and hasattr(holder, name):
-            return getattr(holder(), name)
-        return None
-
-    def plain(value):
-        if isinstance(value, (list, tuple)):
-            return [plain(item) for item in value]
-        if isinstance(value, dict):
-            return {str(key): plain(item) for key, item in value.items()}
-        return value
-
-    def call(source, name):
-        namespace = load(source)
-        if namespace is None:
-            return
-        function = find(namespace, name)
-        if function is None:
-            report("missing_function")
-            return
-        args = json.loads(__verdict_sys.stdin.readline() or "[]")
-        # What the function prints is kept for the audit but not compared.
-        __verdict_sys.stdout = io.StringIO()
-        try:
-            result = function(*args)
-        finally:
-            printed = __verdict_sys.stdout.getvalue()
-            __verdict_sys.stdout = real_stdout
-            real_stdout.write(printed)
-        try:
-            report("returned", json.dumps(plain(result), allow_nan=False))
-        except (TypeError, ValueError):
-            report("unrepresentable", json.dumps(repr(result)[:1000]))
-
-    def check(source, test_code, entry_point):
-        namespace = load(source)
-        if namespace is None:
-            return
-        if entry_point not in namespace:
-            report("missing_function")
-            return
-        # Taken before the test code runs: a solution may itself define `check`.
-        candidate = namespace[entry_point]
-        exec(compile(test_code, "<test>", "exec"), namespace)
-        try:
-            namespace["check"](candidate)
-        except AssertionError:
-            traceback.print_exc()
-            report("assertion_failed")
-            return
-        report("passed")
-
-    def guarded(action):
-        def run(*arguments):
-            try:
-                action(*arguments)
-            except SystemExit:
-                raise
-            except BaseException:
-                traceback.print_exc()
-                report("exception")
-                __verdict_sys.exit(1)
-        return run
-
-    return guarded(call), guarded(check)
-
-
-__verdict_call, __verdict_assert = __verdict_driver()
-del __verdict_driver"#;
+/// A Python program calling the driver: the runner has the module built in (importing it is
+/// free); elsewhere (python.wasm) the module's source is executed first. The source travels as
+/// a string literal, which costs nothing to compile when it is not needed.
+fn python_program(entry: &str, arguments: &str) -> String {
+    let source = literal(super::runner_build::PYTHON_HARNESS);
+    [
+        "try:",
+        "    import verdict_harness as __verdict_harness",
+        "except ImportError:",
+        "    import types as __verdict_types",
+        "    __verdict_harness = __verdict_types.ModuleType(\"verdict_harness\")",
+        &format!("    exec({source}, __verdict_harness.__dict__)"),
+        &format!("__verdict_harness.{entry}({arguments})"),
+        "",
+    ]
+    .join("\n")
+}
 
 // QuickJS runs with `--std`, which makes `std` a global (scripts given with `-e` cannot import).
 const JS_PRELUDE: &str = r#"const [__verdictCall, __verdictAssert] = (() => {

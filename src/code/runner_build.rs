@@ -19,6 +19,8 @@ use super::{CodeError, Language};
 
 const PYTHON_APP: &str = include_str!("../../sandbox-images/python/app.py");
 const PYTHON_WIT: &str = include_str!("../../sandbox-images/python/wit/runner.wit");
+/// The test driver, imported (so compiled) when the runner is built.
+pub const PYTHON_HARNESS: &str = include_str!("../../sandbox-images/python/verdict_harness.py");
 
 /// A verified runner component, read into memory.
 #[derive(Debug, Clone)]
@@ -68,7 +70,7 @@ pub fn load_runner(
 /// A hash over every input of the build, so a new tool, app or WIT gets a new folder.
 fn input_key(spec: &RunnerSpec, tool_sha256: &str) -> String {
     let mut inputs = Vec::new();
-    for part in [tool_sha256, &spec.world, PYTHON_APP, PYTHON_WIT] {
+    for part in [tool_sha256, &spec.world, PYTHON_APP, PYTHON_WIT, PYTHON_HARNESS] {
         inputs.extend_from_slice(&(part.len() as u64).to_le_bytes());
         inputs.extend_from_slice(part.as_bytes());
     }
@@ -122,6 +124,7 @@ fn build_in(spec: &RunnerSpec, tool_dir: &Path, work: &Path, python: &str) -> Re
         fs::write(&path, text).map_err(|e| images::io_error("cannot write", &path, e))
     };
     write(work.join("app.py"), PYTHON_APP)?;
+    write(work.join("verdict_harness.py"), PYTHON_HARNESS)?;
     write(wit.join("runner.wit"), PYTHON_WIT)?;
     let built = work.join("out.wasm");
     let tool_dir =

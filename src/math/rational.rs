@@ -16,11 +16,12 @@ use num_traits::{Signed, Zero};
 pub fn gcd(a: &BigInt, b: &BigInt) -> BigInt {
     let (mut a, mut b) = (a.abs(), b.abs());
     loop {
-        if b.is_zero() {
-            return a;
-        }
         if a.bits() < b.bits() {
             std::mem::swap(&mut a, &mut b);
+        }
+        // After the swap, so that a zero is always the smaller one (gcd(0, x) = x).
+        if b.is_zero() {
+            return a;
         }
         // Sizes far apart: a division step is linear in the larger one; the binary algorithm
         // would shift the larger one bit by bit.
@@ -127,5 +128,10 @@ mod tests {
         );
         assert_eq!(gcd(&BigInt::from(-12), &BigInt::from(18)), BigInt::from(6));
         assert_eq!(gcd(&BigInt::from(0), &BigInt::from(-5)), BigInt::from(5));
+        // A zero beside a number too large for the final step (a fuzz-found division by zero).
+        let large = BigInt::from(3) << 100;
+        assert_eq!(gcd(&BigInt::from(0), &large), large);
+        assert_eq!(gcd(&large, &BigInt::from(0)), large);
+        assert_eq!(gcd(&large, &BigInt::from(6)), BigInt::from(6));
     }
 }

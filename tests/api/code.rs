@@ -156,6 +156,18 @@ async fn assert_based_tests_separate_failed_asserts_from_crashes_and_early_exits
                 &fenced("python", "import os\nos._exit(0)"),
                 task.clone(),
             ),
+            // A module the runner lacks: the program reruns on python.wasm, where the driver
+            // is not built in and comes with the program.
+            code_item(
+                "fallback",
+                &fenced("python", "import imghdr\ndef add(a, b):\n    return a + b"),
+                task.clone(),
+            ),
+            code_item(
+                "fallback-wrong",
+                &fenced("python", "import imghdr\ndef add(a, b):\n    return 3"),
+                task.clone(),
+            ),
         ],
     )
     .await;
@@ -170,7 +182,9 @@ async fn assert_based_tests_separate_failed_asserts_from_crashes_and_early_exits
             "wrong_answer",
             "runtime_error",
             "runtime_error",
-            "runtime_error"
+            "runtime_error",
+            "accepted",
+            "wrong_answer"
         ],
         "{results:#?}"
     );
