@@ -170,9 +170,11 @@ fn judge_code_items(
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let sandbox = progress.suspend(|| {
-        Sandbox::new(&SandboxConfig::new(sandbox_dir), &mut |line| {
-            eprintln!("sandbox: {line}")
-        })
+        let config = SandboxConfig {
+            count_fuel: policy.config.code_efficiency.is_some(),
+            ..SandboxConfig::new(sandbox_dir)
+        };
+        Sandbox::new(&config, &mut |line| eprintln!("sandbox: {line}"))
     });
     let sandbox = sandbox.context("cannot prepare the code sandbox")?;
     let judged = runtime.block_on(futures_util::future::join_all(lines.into_iter().map(|line| {

@@ -72,6 +72,7 @@ struct FileConfig {
     policies: BTreeMap<String, PolicyConfig>,
     // Hardening: API keys (`[[api_keys]]`), see `crate::auth`.
     api_keys: Vec<crate::auth::ApiKeyConfig>,
+    count_fuel: bool,
 }
 
 /// Limits the HTTP layer enforces on every request.
@@ -113,6 +114,10 @@ pub struct Config {
     pub api_keys: Vec<crate::auth::ApiKey>,
     /// Pace of whole-run re-check jobs (`POST /v1/runs/{run_id}/reverify`).
     pub reverify: crate::api::ReverifyPace,
+    /// Count the wasm instructions of every code run (`count_fuel = true`), reported as
+    /// `fuel`; on anyway when a policy has a `code_efficiency` term. Off by default: counting
+    /// slows CPU-bound guests (BENCHMARKS.md).
+    pub count_fuel: bool,
 }
 
 /// The default of [`Config::store_timeout`]: short enough that a training job never stalls
@@ -227,6 +232,7 @@ impl Config {
                 problem,
             })?,
             reverify: crate::api::ReverifyPace::default(),
+            count_fuel: file.count_fuel,
         })
     }
 
@@ -246,6 +252,7 @@ impl Config {
             store_timeout: DEFAULT_STORE_TIMEOUT,
             api_keys: Vec::new(),
             reverify: crate::api::ReverifyPace::default(),
+            count_fuel: false,
         }
     }
 }

@@ -680,10 +680,29 @@ async fn measure_per_run_times() {
 
 #[tokio::test]
 async fn fuel_measures_work_and_is_the_same_on_every_run() {
+    // Off by default; a sandbox built to count it reports it on every run.
+    assert_eq!(py("print(1)", "").await.fuel, None);
+    let counting = Sandbox::new(
+        &SandboxConfig {
+            count_fuel: true,
+            ..SandboxConfig::new(data_dir())
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    let run = |language, code: String| {
+        let counting = &counting;
+        async move {
+            counting
+                .run(language, &code, b"", &default_limits())
+                .await
+                .unwrap()
+        }
+    };
     let loop_of = |n: u32| format!("t = 0\nfor i in range({n}):\n    t += i\nprint(t)");
-    let small = py(&loop_of(1_000), "").await;
-    let again = py(&loop_of(1_000), "").await;
-    let large = py(&loop_of(100_000), "").await;
+    let small = run(Language::Python, loop_of(1_000)).await;
+    let again = run(Language::Python, loop_of(1_000)).await;
+    let large = run(Language::Python, loop_of(100_000)).await;
     assert_status(&small, RunStatus::Ok);
     let (small, again, large) = (small.fuel.unwrap(), again.fuel.unwrap(), large.fuel.unwrap());
     assert!(small > 0);
@@ -692,7 +711,11 @@ async fn fuel_measures_work_and_is_the_same_on_every_run() {
     assert!(large > small + 99_000 * 10, "{small} vs {large}");
 
     let js_loop = |n: u32| format!("let t = 0; for (let i = 0; i < {n}; i++) t += i; console.log(t);");
-    let (a, b) = (js(&js_loop(1_000), "").await, js(&js_loop(1_000), "").await);
+    let (a, b) = (
+        run(Language::JavaScript, js_loop(1_000)).await,
+        run(Language::JavaScript, js_loop(1_000)).await,
+    );
     assert_eq!(a.fuel, b.fuel);
-    assert!(js(&js_loop(100_000), "").await.fuel.unwrap() > a.fuel.unwrap() + 99_000 * 10);
+    let more = run(Language::JavaScript, js_loop(100_000)).await;
+    assert!(more.fuel.unwrap() > a.fuel.unwrap() + 99_000 * 10);
 }

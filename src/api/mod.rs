@@ -67,7 +67,10 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config, recorder: Arc<Recorder>) -> Self {
         Self {
-            sandbox: Arc::new(sandbox::LazySandbox::new(config.sandbox_dir.clone())),
+            sandbox: Arc::new(sandbox::LazySandbox::new(
+                config.sandbox_dir.clone(),
+                config.count_fuel || config.policies.needs_fuel(),
+            )),
             auth: Arc::new(crate::auth::Authenticator::new(&config.api_keys)),
             config: Arc::new(config),
             metrics: Metrics::new(),

@@ -10,10 +10,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::code::{Sandbox, SandboxConfig};
 use crate::reward::ItemError;
 
-/// Sandboxes by data directory, process-wide, so that apps started in one process (the test
-/// suite) share one engine and its compiled images.
-fn built() -> &'static Mutex<HashMap<PathBuf, Arc<Sandbox>>> {
-    static BUILT: OnceLock<Mutex<HashMap<PathBuf, Arc<Sandbox>>>> = OnceLock::new();
+/// What a sandbox is built from: its data directory and whether it counts fuel.
+type SandboxKey = (PathBuf, bool);
+
+/// Sandboxes by data directory and fuel counting, process-wide, so that apps started in one
+/// process (the test suite) share one engine and its compiled images.
+fn built() -> &'static Mutex<HashMap<SandboxKey, Arc<Sandbox>>> {
+    static BUILT: OnceLock<Mutex<HashMap<SandboxKey, Arc<Sandbox>>>> = OnceLock::new();
     BUILT.get_or_init(Default::default)
 }
 
@@ -26,17 +29,19 @@ fn building() -> &'static tokio::sync::Mutex<()> {
 
 /// The handle in the app state.
 pub struct LazySandbox {
-    dir: PathBuf,
+    key: SandboxKey,
 }
 
 impl LazySandbox {
-    pub fn new(dir: PathBuf) -> Self {
-        Self { dir }
+    pub fn new(dir: PathBuf, count_fuel: bool) -> Self {
+        Self {
+            key: (dir, count_fuel),
+        }
     }
 
     /// Whether the sandbox has been built (for readiness).
     pub fn is_built(&self) -> bool {
-        built().lock().is_ok_and(|map| map.contains_key(&self.dir))
+        built().lock().is_ok_and(|map| map.contains_key(&self.key))
     }
 
     /// The sandbox, built now if this is the first use.
@@ -48,19 +53,21 @@ impl LazySandbox {
         if let Some(sandbox) = self.cached() {
             return Ok(sandbox);
         }
-        let dir = self.dir.clone();
+        let (dir, count_fuel) = self.key.clone();
         let result = tokio::task::spawn_blocking(move || {
-            tracing::info!(dir = %dir.display(), "preparing the code sandbox (first use)");
-            Sandbox::new(&SandboxConfig::new(&dir), &mut |line| {
-                tracing::info!("sandbox: {line}")
-            })
+            tracing::info!(dir = %dir.display(), count_fuel, "preparing the code sandbox (first use)");
+            let config = SandboxConfig {
+                count_fuel,
+                ..SandboxConfig::new(&dir)
+            };
+            Sandbox::new(&config, &mut |line| tracing::info!("sandbox: {line}"))
         })
         .await;
         match result {
             Ok(Ok(sandbox)) => {
                 let sandbox = Arc::new(sandbox);
                 if let Ok(mut map) = built().lock() {
-                    map.insert(self.dir.clone(), sandbox.clone());
+                    map.insert(self.key.clone(), sandbox.clone());
                 }
                 tracing::info!("code sandbox ready");
                 Ok(sandbox)
@@ -77,7 +84,7 @@ impl LazySandbox {
     }
 
     fn cached(&self) -> Option<Arc<Sandbox>> {
-        built().lock().ok()?.get(&self.dir).cloned()
+        built().lock().ok()?.get(&self.key).cloned()
     }
 }
 

@@ -44,7 +44,7 @@ pub struct SandboxConfig {
     pub python: String,
     /// Count the wasm instructions each run executes (wasmtime fuel): a measure of work
     /// that, unlike time, does not depend on the machine or its load, for the efficiency
-    /// term of the reward. Costs a few percent of guest speed (BENCHMARKS.md).
+    /// term of the reward. Off by default: it slows CPU-bound guests (BENCHMARKS.md).
     pub count_fuel: bool,
 }
 
@@ -58,7 +58,7 @@ impl SandboxConfig {
             epoch_tick: Duration::from_millis(2),
             pip: "pip".to_owned(),
             python: "python3".to_owned(),
-            count_fuel: true,
+            count_fuel: false,
         }
     }
 }

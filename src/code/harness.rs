@@ -253,7 +253,9 @@ mod tests {
             "def f(x):\n    return \"a\\n\" + '''b'''\n",
             "f",
         );
-        assert!(program.contains(r#"__verdict_harness.call("def f(x):\n    return \"a\\n\" + '''b'''\n", "f")"#));
+        assert!(
+            program.contains(r#"__verdict_harness.call("def f(x):\n    return \"a\\n\" + '''b'''\n", "f")"#)
+        );
         let stdin = stdin_for("n", Some(&json!([1, "x"])));
         assert_eq!(stdin, b"n\n[1,\"x\"]\n");
     }

@@ -170,6 +170,13 @@ impl PolicySet {
         self.by_name.get(name).cloned()
     }
 
+    /// Whether a policy scores with fuel, so the sandbox must count it.
+    pub fn needs_fuel(&self) -> bool {
+        self.by_name
+            .values()
+            .any(|policy| policy.config.code_efficiency.is_some())
+    }
+
     pub fn default_policy(&self) -> Arc<Policy> {
         self.by_name[DEFAULT_POLICY].clone()
     }
