@@ -126,7 +126,8 @@ function testCard(t, task) {
   const difference = t.difference ?? (failed && t.expected !== undefined ? firstDifference(t.expected, t.actual) : null);
   return h('article', { class: `test ${failed ? 'failed' : 'passed'}`, 'data-status': t.status, id: `test-${t.index}` },
     h('h3', {}, `Test ${t.index + 1} `, verdictBadge(t.status), h('span', { class: 'muted' }, ` ${fmtMs(t.time_ms)}`,
-      t.exit_code !== undefined ? ` · exit ${t.exit_code}` : '')),
+      t.exit_code !== undefined ? ` · exit ${t.exit_code}` : '',
+      t.fuel !== undefined ? ` · ${t.fuel.toLocaleString('en')} instructions` : '')),
     t.note ? h('p', { class: 'note' }, t.note) : null,
     input ? h('details', { open: failed }, h('summary', {}, `Input (${input[0]})`), h('pre', {}, input[1])) : null,
     t.expected !== undefined
