@@ -39,15 +39,15 @@ fn tiny_model_learns_the_toy_task_from_verdict_rewards() {
     let opts = train::Options {
         verdict_url: url.clone(),
         out: out.path().to_owned(),
-        steps: Some(30),
+        steps: Some(40),
     };
     train::train(&cfg, &opts).unwrap();
 
     let all = rows(&out.path().join("metrics.jsonl"));
     let steps: Vec<&serde_json::Value> = all.iter().filter(|r| r.get("reward_mean").is_some()).collect();
-    assert_eq!(steps.len(), 30);
+    assert_eq!(steps.len(), 40);
     let rewards: Vec<f64> = steps.iter().map(|r| r["reward_mean"].as_f64().unwrap()).collect();
-    let (first, last) = (mean(&rewards[..10]), mean(&rewards[20..]));
+    let (first, last) = (mean(&rewards[..10]), mean(&rewards[30..]));
     eprintln!("mean reward: first 10 steps {first:.3}, last 10 steps {last:.3}");
     assert!(
         last > first + 0.3,
@@ -69,15 +69,15 @@ fn tiny_model_learns_the_toy_task_from_verdict_rewards() {
         .unwrap();
     assert!(body.to_string().contains("policy-trainer-"), "{body}");
 
-    // Resuming continues from the checkpoint: asking for 32 steps runs only 2 more.
+    // Resuming continues from the checkpoint: asking for 42 steps runs only 2 more.
     let opts = train::Options {
-        steps: Some(32),
+        steps: Some(42),
         ..opts
     };
     train::train(&cfg, &opts).unwrap();
     let all = rows(&out.path().join("metrics.jsonl"));
     let last_steps: Vec<u64> = all.iter().filter_map(|r| r["step"].as_u64()).collect();
-    assert_eq!(&last_steps[last_steps.len() - 2..], &[31, 32]);
+    assert_eq!(&last_steps[last_steps.len() - 2..], &[41, 42]);
     // The resumed run starts from the trained weights, not from the initial ones.
     let resumed_eval = all.last().unwrap()["eval_accuracy"].as_f64().unwrap();
     assert!(
