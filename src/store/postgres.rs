@@ -223,30 +223,16 @@ impl PgStore {
     }
 
     pub async fn reverifications(&self, submission_id: &str) -> Result<Vec<Reverification>, StoreError> {
-        let rows = sqlx::query(
-            "select reverification_id, submission_id, policy_version, service_version, old_verdict, \
-             old_reward, new_verdict, new_reward, drifted, details, created_at \
-             from reverifications where submission_id = $1 order by reverification_id",
-        )
+        // Only constants go into the text; values are bound.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "select {REVERIFICATION_COLUMNS} from reverifications where submission_id = $1 \
+             order by reverification_id"
+        )))
         .bind(submission_id.to_owned())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| {
-                Ok(Reverification {
-                    reverification_id: row.try_get("reverification_id")?,
-                    submission_id: row.try_get("submission_id")?,
-                    policy_version: row.try_get("policy_version")?,
-                    service_version: row.try_get("service_version")?,
-                    old_verdict: row.try_get("old_verdict")?,
-                    old_reward: row.try_get("old_reward")?,
-                    new_verdict: row.try_get("new_verdict")?,
-                    new_reward: row.try_get("new_reward")?,
-                    drifted: row.try_get("drifted")?,
-                    details: row.try_get::<Json<serde_json::Value>, _>("details")?.0,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
+            .map(|row| decode_reverification(row).map_err(StoreError::from))
             .collect()
     }
 
@@ -398,4 +384,25 @@ pub(super) fn json(value: &Value) -> Json<Value> {
         }
     }
     Json(clean(value))
+}
+
+/// The columns [`decode_reverification`] reads.
+pub(super) const REVERIFICATION_COLUMNS: &str = "reverification_id, submission_id, policy_version, \
+     service_version, old_verdict, old_reward, new_verdict, new_reward, drifted, details, created_at";
+
+/// A re-check as stored, from a row with [`REVERIFICATION_COLUMNS`].
+pub(super) fn decode_reverification(row: &PgRow) -> Result<Reverification, sqlx::Error> {
+    Ok(Reverification {
+        reverification_id: row.try_get("reverification_id")?,
+        submission_id: row.try_get("submission_id")?,
+        policy_version: row.try_get("policy_version")?,
+        service_version: row.try_get("service_version")?,
+        old_verdict: row.try_get("old_verdict")?,
+        old_reward: row.try_get("old_reward")?,
+        new_verdict: row.try_get("new_verdict")?,
+        new_reward: row.try_get("new_reward")?,
+        drifted: row.try_get("drifted")?,
+        details: row.try_get::<Json<serde_json::Value>, _>("details")?.0,
+        created_at: row.try_get("created_at")?,
+    })
 }

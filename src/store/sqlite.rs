@@ -252,30 +252,16 @@ impl SqliteStore {
     }
 
     pub async fn reverifications(&self, submission_id: &str) -> Result<Vec<Reverification>, StoreError> {
-        let rows = sqlx::query(
-            "select reverification_id, submission_id, policy_version, service_version, old_verdict, \
-             old_reward, new_verdict, new_reward, drifted, details, created_at \
-             from reverifications where submission_id = $1 order by reverification_id",
-        )
+        // Only constants go into the text; values are bound.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "select {REVERIFICATION_COLUMNS} from reverifications where submission_id = $1 \
+             order by reverification_id"
+        )))
         .bind(submission_id.to_owned())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| {
-                Ok(Reverification {
-                    reverification_id: row.try_get("reverification_id")?,
-                    submission_id: row.try_get("submission_id")?,
-                    policy_version: row.try_get("policy_version")?,
-                    service_version: row.try_get("service_version")?,
-                    old_verdict: row.try_get("old_verdict")?,
-                    old_reward: row.try_get("old_reward")?,
-                    new_verdict: row.try_get("new_verdict")?,
-                    new_reward: row.try_get("new_reward")?,
-                    drifted: row.try_get("drifted")?,
-                    details: row.try_get::<Json<serde_json::Value>, _>("details")?.0,
-                    created_at: from_ms(row.try_get("created_at")?),
-                })
-            })
+            .map(|row| decode_reverification(row).map_err(StoreError::from))
             .collect()
     }
 
@@ -417,4 +403,25 @@ pub(super) fn to_ms(at: OffsetDateTime) -> i64 {
 pub(super) fn from_ms(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// The columns [`decode_reverification`] reads.
+pub(super) const REVERIFICATION_COLUMNS: &str = "reverification_id, submission_id, policy_version, \
+     service_version, old_verdict, old_reward, new_verdict, new_reward, drifted, details, created_at";
+
+/// A re-check as stored, from a row with [`REVERIFICATION_COLUMNS`].
+pub(super) fn decode_reverification(row: &SqliteRow) -> Result<Reverification, sqlx::Error> {
+    Ok(Reverification {
+        reverification_id: row.try_get("reverification_id")?,
+        submission_id: row.try_get("submission_id")?,
+        policy_version: row.try_get("policy_version")?,
+        service_version: row.try_get("service_version")?,
+        old_verdict: row.try_get("old_verdict")?,
+        old_reward: row.try_get("old_reward")?,
+        new_verdict: row.try_get("new_verdict")?,
+        new_reward: row.try_get("new_reward")?,
+        drifted: row.try_get("drifted")?,
+        details: row.try_get::<Json<serde_json::Value>, _>("details")?.0,
+        created_at: from_ms(row.try_get("created_at")?),
+    })
 }

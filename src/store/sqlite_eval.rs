@@ -5,7 +5,9 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::evaluation::{DatasetVersion, JobBatch, Registered, ReverifyJob, StoredEntry, Transition};
-use super::sqlite::{COLUMNS, SqliteStore, decode_submission, from_ms, to_ms};
+use super::sqlite::{
+    COLUMNS, REVERIFICATION_COLUMNS, SqliteStore, decode_reverification, decode_submission, from_ms, to_ms,
+};
 use super::{INSERT_CHUNK, Reverification, StoreError, Submission, now_ms};
 
 const JOB_COLUMNS: &str =
@@ -241,31 +243,17 @@ impl SqliteStore {
     }
 
     pub async fn job_changes(&self, job_id: &str, limit: u32) -> Result<Vec<Reverification>, StoreError> {
-        let rows = sqlx::query(
-            "select reverification_id, submission_id, policy_version, service_version, old_verdict, \
-             old_reward, new_verdict, new_reward, drifted, details, created_at from reverifications \
-             where job_id = $1 and old_verdict <> new_verdict order by submission_id limit $2",
-        )
+        // Only constants go into the text; values are bound.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "select {REVERIFICATION_COLUMNS} from reverifications \
+             where job_id = $1 and old_verdict <> new_verdict order by submission_id limit $2"
+        )))
         .bind(job_id.to_owned())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| {
-                Ok(Reverification {
-                    reverification_id: row.try_get("reverification_id")?,
-                    submission_id: row.try_get("submission_id")?,
-                    policy_version: row.try_get("policy_version")?,
-                    service_version: row.try_get("service_version")?,
-                    old_verdict: row.try_get("old_verdict")?,
-                    old_reward: row.try_get("old_reward")?,
-                    new_verdict: row.try_get("new_verdict")?,
-                    new_reward: row.try_get("new_reward")?,
-                    drifted: row.try_get("drifted")?,
-                    details: row.try_get::<Json<serde_json::Value>, _>("details")?.0,
-                    created_at: from_ms(row.try_get("created_at")?),
-                })
-            })
+            .map(|row| decode_reverification(row).map_err(StoreError::from))
             .collect()
     }
 
