@@ -10,14 +10,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::rewards::{judge_one, parse_item};
-use crate::reward;
 
 use crate::store::{self, Reverification, RunStats, Store, Submission, SubmissionFilter};
 
@@ -361,60 +359,20 @@ pub async fn reverify(
         .submission(&id)
         .await?
         .ok_or_else(|| not_found("submission", &id))?;
-    let policy = state.config.policies.get(&old.policy).ok_or_else(|| {
-        ApiError::new(
+    if state.config.policies.get(&old.policy).is_none() {
+        return Err(ApiError::new(
             StatusCode::CONFLICT,
             "policy_gone",
             format!(
                 "policy `{}` is no longer configured, so it cannot judge again",
                 old.policy
             ),
-        )
-    })?;
-    // The item as it was sent, through today's parser and verifier.
-    let raw = json!({
-        "id": old.item_id,
-        "prompt": old.prompt,
-        "completion": old.completion,
-        "task": old.task,
-        "truncated": old.truncated,
-        "completion_tokens": old.completion_tokens,
-    });
-    let outcome = match parse_item(raw) {
-        Ok(item) => judge_one(&state, item, policy.clone())
-            .await
-            .map(|mut judgement| {
-                reward::carry_group_terms(&mut judgement, &old.components, &policy);
-                judgement
-            }),
-        Err(error) => Err(error),
-    };
-
-    // An item today's code cannot judge at all has drifted too: it is reported as verdict
-    // `error`, with the reason in the details, never as a reward of 0 that was earned.
-    let (new_verdict, new_reward, details) = match outcome {
-        Ok(judgement) => (
-            judgement.verdict.as_str().to_owned(),
-            judgement.reward,
-            json!({ "extracted": judgement.extracted, "format_ok": judgement.format_ok,
-                    "components": judgement.components, "details": judgement.details }),
-        ),
-        Err(error) => ("error".to_owned(), 0.0, json!({ "error": error })),
-    };
-    let drifted = new_verdict != old.verdict || (new_reward - old.reward).abs() > 1e-9;
-    let check = Reverification {
-        reverification_id: store::new_id(),
-        submission_id: old.submission_id.clone(),
-        policy_version: policy.version(),
-        service_version: env!("CARGO_PKG_VERSION").to_owned(),
-        old_verdict: old.verdict.clone(),
-        old_reward: old.reward,
-        new_verdict,
-        new_reward,
-        drifted,
-        details,
-        created_at: store::now_ms(),
-    };
+        ));
+    }
+    // The item as it was sent, through today's parser, verifier and policy: the same re-check
+    // whole-run jobs make.
+    let check = super::run_jobs::recheck(&state, &old).await;
+    let drifted = check.drifted;
     store.insert_reverification(&check).await?;
     Ok(Json(ReverifyResponse {
         submission_id: old.submission_id,
