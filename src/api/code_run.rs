@@ -35,11 +35,14 @@ pub struct CodeRunRequest {
 pub struct RunLimits {
     // The bounds are the sandbox's maxima (`LimitMaxima::default`); 0 is refused.
     #[schema(minimum = 1, maximum = 60000)]
-    pub time_ms: Option<u64>,
+    #[schema(value_type = Option<u64>)]
+    pub time_ms: Option<super::whole_number::WholeNumber>,
     #[schema(minimum = 1, maximum = 1024)]
-    pub memory_mb: Option<u64>,
+    #[schema(value_type = Option<u64>)]
+    pub memory_mb: Option<super::whole_number::WholeNumber>,
     #[schema(minimum = 1, maximum = 67108864)]
-    pub output_bytes: Option<u64>,
+    #[schema(value_type = Option<u64>)]
+    pub output_bytes: Option<super::whole_number::WholeNumber>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -94,9 +97,9 @@ pub async fn run(
     let limits = match &request.limits {
         None => Limits::defaults(&LimitMaxima::default()),
         Some(limits) => Limits::new(
-            limits.time_ms,
-            limits.memory_mb,
-            limits.output_bytes,
+            super::whole_number::value(limits.time_ms),
+            super::whole_number::value(limits.memory_mb),
+            super::whole_number::value(limits.output_bytes),
             &LimitMaxima::default(),
         )
         .map_err(|error| ApiError::invalid_field(format!("limits.{}", error.field), error.to_string()))?,

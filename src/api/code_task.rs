@@ -47,9 +47,9 @@ struct CallFields {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LimitsFields {
-    time_ms: Option<u64>,
-    memory_mb: Option<u64>,
-    output_bytes: Option<u64>,
+    time_ms: Option<super::whole_number::WholeNumber>,
+    memory_mb: Option<super::whole_number::WholeNumber>,
+    output_bytes: Option<super::whole_number::WholeNumber>,
 }
 
 /// Decodes `task` (already known to be of kind `code`).
@@ -119,8 +119,13 @@ pub fn parse_code_task(task: Value, maxima: &LimitMaxima) -> Result<CodeTask, It
     };
     let limits = match fields.limits {
         None => Limits::defaults(maxima),
-        Some(limits) => Limits::new(limits.time_ms, limits.memory_mb, limits.output_bytes, maxima)
-            .map_err(|error| invalid(&format!("limits.{}", error.field), error.to_string()))?,
+        Some(limits) => Limits::new(
+            super::whole_number::value(limits.time_ms),
+            super::whole_number::value(limits.memory_mb),
+            super::whole_number::value(limits.output_bytes),
+            maxima,
+        )
+        .map_err(|error| invalid(&format!("limits.{}", error.field), error.to_string()))?,
     };
     if let Some(CompareMode::Float { rel_tol, abs_tol }) = fields.compare
         && !(rel_tol.is_finite() && abs_tol.is_finite() && rel_tol >= 0.0 && abs_tol >= 0.0)

@@ -16,6 +16,7 @@ mod sandbox;
 mod shed;
 // The run timeline for the audit UI's chart (issue 7).
 mod timeline;
+mod whole_number;
 // Datasets, groups, evaluation and whole-run re-checks (issue 10).
 mod datasets;
 mod evaluation;
