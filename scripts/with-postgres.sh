@@ -58,10 +58,19 @@ if [ "$(id -u)" -eq 0 ]; then
   as_pg=(runuser -u postgres --)
 fi
 
+# The port comes from below the kernel's ephemeral range: the fault test stops and restarts
+# the server, and while it is down an outgoing connection could otherwise be handed the same
+# port, so the restart would fail to bind.
 free_port() {
-  local port
+  local port low=32768 high=60999
+  if [ -r /proc/sys/net/ipv4/ip_local_port_range ]; then
+    read -r low high </proc/sys/net/ipv4/ip_local_port_range
+  fi
+  local first=10000 span
+  if [ "$low" -gt 11000 ]; then span=$((low - first)); else first=$((high + 1)); span=$((65535 - high)); fi
+  [ "$span" -gt 0 ] || { first=10000; span=1000; }
   for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((first + RANDOM % span))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"; return
     fi
@@ -94,7 +103,8 @@ stop_cmd=("${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -w -t 60 -m fast stop)
 "${start_cmd[@]}" >/dev/null || { cat "$log" >&2; exit 1; }
 
 export VERDICT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
-export VERDICT_TEST_POSTGRES_START="$(printf '%q ' "${start_cmd[@]}")"
+# A failed restart shows the server's own reason, not only pg_ctl's "Examine the log output".
+export VERDICT_TEST_POSTGRES_START="$(printf '%q ' "${start_cmd[@]}") || { tail -n 20 $(printf '%q' "$log") >&2; false; }"
 export VERDICT_TEST_POSTGRES_STOP="$(printf '%q ' "${stop_cmd[@]}")"
 echo "with-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (fsync=$fsync)" >&2
 
