@@ -1,6 +1,7 @@
 //! policy-trainer: GRPO for small Llama/Qwen2-family models in candle, with verdict's
 //! `/v1/rewards` as the reward oracle.
 
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod fetch;

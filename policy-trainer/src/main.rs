@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use policy_trainer::config::TrainConfig;
-use policy_trainer::{fetch, train};
+use policy_trainer::{bench, fetch, train};
 
 /// GRPO in candle, with verdict as the reward oracle.
 #[derive(Parser)]
@@ -55,6 +55,24 @@ enum Cmd {
         )]
         verdict_url: String,
     },
+    /// Times generation and one training update of the configured model on fixed shapes,
+    /// printed as JSON; `--export` also writes the weights for `bench/torch_step.py`.
+    Bench {
+        #[arg(long)]
+        config: PathBuf,
+        /// Samples per group (the batch of both halves).
+        #[arg(long, default_value_t = 6)]
+        group: usize,
+        #[arg(long, default_value_t = 32)]
+        prompt_len: usize,
+        #[arg(long, default_value_t = 32)]
+        new_tokens: usize,
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Write the model (config.json, model.safetensors) here before timing.
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -93,6 +111,38 @@ fn main() -> Result<()> {
             let cfg = TrainConfig::from_file(&config)?;
             let r = train::eval(&cfg, checkpoint.as_deref(), &verdict_url)?;
             println!("{}", serde_json::to_string_pretty(&r)?);
+        }
+        Cmd::Bench {
+            config,
+            group,
+            prompt_len,
+            new_tokens,
+            repeats,
+            export,
+        } => {
+            if group == 0 || prompt_len == 0 || new_tokens < 2 || repeats == 0 {
+                bail!("bench needs --group ≥ 1, --prompt-len ≥ 1, --new-tokens ≥ 2 and --repeats ≥ 1");
+            }
+            let cfg = TrainConfig::from_file(&config)?;
+            let device = train::device()?;
+            let loaded = train::load_model(&cfg, None, &device)?;
+            if prompt_len + new_tokens > loaded.cfg.max_position_embeddings {
+                bail!(
+                    "--prompt-len + --new-tokens exceeds the model's {} positions",
+                    loaded.cfg.max_position_embeddings
+                );
+            }
+            if let Some(dir) = &export {
+                bench::export(dir, &loaded.cfg, &loaded.params, prompt_len, &device)?;
+            }
+            let shape = bench::Shape {
+                group,
+                prompt_len,
+                new_tokens,
+                repeats,
+            };
+            let report = bench::run(&loaded.cfg, &loaded.params, shape, &device)?;
+            println!("{}", serde_json::to_string(&report)?);
         }
     }
     Ok(())
