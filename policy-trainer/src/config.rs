@@ -89,6 +89,21 @@ pub struct DataSection {
     /// Appended to every math prompt.
     #[serde(default)]
     pub instruction: Option<String>,
+    /// Which generated arithmetic problems (`kind = "arithmetic"` only).
+    #[serde(default)]
+    pub level: ArithmeticLevel,
+}
+
+/// How hard the generated arithmetic problems are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArithmeticLevel {
+    /// Addition, subtraction and multiplication word problems, operands up to 80.
+    #[default]
+    Mixed,
+    /// Addition word problems with both operands from 1 to 20: a first rung for a model too
+    /// weak to ever answer a mixed problem right, which would leave GRPO without a signal.
+    SmallSums,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

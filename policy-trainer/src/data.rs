@@ -9,6 +9,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
+use crate::config::ArithmeticLevel;
+
 #[derive(Debug, Clone)]
 pub struct Example {
     pub id: String,
@@ -64,9 +66,18 @@ const THINGS: [&str; 8] = [
 ];
 
 /// One arithmetic word problem from `rng`: +, −, × with small numbers.
-fn arithmetic_problem(rng: &mut StdRng, instruction: &str) -> (String, i64) {
+fn arithmetic_problem(rng: &mut StdRng, instruction: &str, level: ArithmeticLevel) -> (String, i64) {
     let name = NAMES[rng.random_range(0..NAMES.len())];
     let thing = THINGS[rng.random_range(0..THINGS.len())];
+    if level == ArithmeticLevel::SmallSums {
+        let (a, b) = (rng.random_range(1..=20), rng.random_range(1..=20));
+        return (
+            format!(
+                "{name} has {a} {thing} and gets {b} more. How many {thing} does {name} have now? {instruction}"
+            ),
+            a + b,
+        );
+    }
     match rng.random_range(0..3) {
         0 => {
             let (a, b) = (rng.random_range(2..60), rng.random_range(2..40));
@@ -103,12 +114,12 @@ fn arithmetic_problem(rng: &mut StdRng, instruction: &str) -> (String, i64) {
 /// never sees one of its prompts.
 const HELD_OUT_SEED: u64 = 0x5eed_0e7a;
 
-pub fn arithmetic_held_out(n: usize, instruction: &str) -> Vec<Example> {
+pub fn arithmetic_held_out(n: usize, instruction: &str, level: ArithmeticLevel) -> Vec<Example> {
     let mut rng = StdRng::seed_from_u64(HELD_OUT_SEED);
     let mut seen = HashSet::new();
     let mut out = vec![];
     while out.len() < n {
-        let (p, a) = arithmetic_problem(&mut rng, instruction);
+        let (p, a) = arithmetic_problem(&mut rng, instruction, level);
         if seen.insert(p.clone()) {
             out.push(math(format!("heldout-{}", out.len()), p, &a.to_string()));
         }
@@ -116,12 +127,18 @@ pub fn arithmetic_held_out(n: usize, instruction: &str) -> Vec<Example> {
     out
 }
 
-pub fn arithmetic_train(n: usize, seed: u64, instruction: &str, held_out: &[Example]) -> Vec<Example> {
+pub fn arithmetic_train(
+    n: usize,
+    seed: u64,
+    instruction: &str,
+    level: ArithmeticLevel,
+    held_out: &[Example],
+) -> Vec<Example> {
     let banned: HashSet<&str> = held_out.iter().map(|e| e.prompt.as_str()).collect();
     let mut rng = StdRng::seed_from_u64(seed.wrapping_add(1));
     let mut out = vec![];
     while out.len() < n {
-        let (p, a) = arithmetic_problem(&mut rng, instruction);
+        let (p, a) = arithmetic_problem(&mut rng, instruction, level);
         if !banned.contains(p.as_str()) {
             out.push(math(format!("train-{}", out.len()), p, &a.to_string()));
         }
@@ -142,4 +159,74 @@ pub fn toy(n: usize, seed: u64, prefix: &str) -> Vec<Example> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Recomputes a generated problem's answer from its wording.
+    fn solve(prompt: &str) -> i64 {
+        let numbers: Vec<i64> = prompt
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|w| !w.is_empty())
+            .map(|w| w.parse().unwrap())
+            .collect();
+        let (a, b) = (numbers[0], numbers[1]);
+        if prompt.contains("gets") {
+            a + b
+        } else if prompt.contains("gives away") {
+            a - b
+        } else {
+            assert!(prompt.contains("bags with"), "{prompt}");
+            a * b
+        }
+    }
+
+    fn answer(example: &Example) -> i64 {
+        example.task["answer"].as_str().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn generated_answers_match_their_wording_at_every_level() {
+        for level in [ArithmeticLevel::Mixed, ArithmeticLevel::SmallSums] {
+            let held = arithmetic_held_out(50, "Box it.", level);
+            let train = arithmetic_train(300, 9, "Box it.", level, &held);
+            for e in held.iter().chain(&train) {
+                assert_eq!(answer(e), solve(&e.prompt), "{level:?}: {}", e.prompt);
+                assert!(e.prompt.ends_with("Box it."));
+            }
+        }
+    }
+
+    #[test]
+    fn the_held_out_split_is_fixed_and_never_trained_on() {
+        let level = ArithmeticLevel::SmallSums;
+        let held = arithmetic_held_out(40, "", level);
+        let again = arithmetic_held_out(40, "", level);
+        assert_eq!(
+            held.iter().map(|e| &e.prompt).collect::<Vec<_>>(),
+            again.iter().map(|e| &e.prompt).collect::<Vec<_>>()
+        );
+        let banned: HashSet<&str> = held.iter().map(|e| e.prompt.as_str()).collect();
+        assert_eq!(banned.len(), 40, "held-out prompts are distinct");
+        let train = arithmetic_train(2000, 1, "", level, &held);
+        assert!(train.iter().all(|e| !banned.contains(e.prompt.as_str())));
+    }
+
+    #[test]
+    fn small_sums_are_additions_of_operands_up_to_twenty() {
+        let held = arithmetic_held_out(200, "", ArithmeticLevel::SmallSums);
+        for e in &held {
+            assert!(
+                e.prompt.contains("gets") && e.prompt.contains("more"),
+                "{}",
+                e.prompt
+            );
+            assert!((2..=40).contains(&answer(e)), "{}", e.prompt);
+        }
+        let mixed = arithmetic_held_out(200, "", ArithmeticLevel::Mixed);
+        assert!(mixed.iter().any(|e| e.prompt.contains("gives away")));
+        assert!(mixed.iter().any(|e| e.prompt.contains("bags with")));
+    }
 }

@@ -74,8 +74,11 @@ pub fn datasets(cfg: &TrainConfig) -> Result<(Vec<Example>, Vec<Example>)> {
             data::toy(eval_n, 0xe7a1, "heldout"),
         ),
         DataKind::Arithmetic => {
-            let held = data::arithmetic_held_out(eval_n, ins);
-            (data::arithmetic_train(5000, cfg.seed, ins, &held), held)
+            let held = data::arithmetic_held_out(eval_n, ins, cfg.data.level);
+            (
+                data::arithmetic_train(5000, cfg.seed, ins, cfg.data.level, &held),
+                held,
+            )
         }
         DataKind::Jsonl => {
             let mut all = data::read_jsonl(cfg.data.path.as_deref().context("data.path")?, Some(ins))?;
