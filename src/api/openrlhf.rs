@@ -22,9 +22,21 @@ pub struct GetRewardRequest {
     pub query: Vec<String>,
     /// The prompt of each query, used to cut the response out of it.
     pub prompts: Vec<String>,
-    /// The reference of each query: a math answer, or a JSON-encoded code task.
-    #[schema(value_type = Vec<String>)]
-    pub labels: Vec<Value>,
+    /// The reference of each query: a math answer, or a task (JSON-encoded in the string, or
+    /// as an object).
+    pub labels: Vec<Label>,
+}
+
+/// One query's reference. Anything else (a number, a list, `null`) is refused with 422: a
+/// label verdict cannot read would otherwise come back as an unjudged query.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Label {
+    /// A math answer, or a JSON-encoded task object with a `kind`.
+    Text(String),
+    /// A task object, as `/v1/rewards` items carry it.
+    #[schema(value_type = Object)]
+    Task(serde_json::Map<String, Value>),
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -148,22 +160,21 @@ pub async fn get_reward(
 
 /// One query as a `/v1/rewards` item: the response is what follows the prompt, and the label
 /// is a math answer unless it is a JSON object with a `kind`.
-fn to_item(index: usize, query: &str, prompt: &str, label: Value) -> Option<Value> {
+fn to_item(index: usize, query: &str, prompt: &str, label: Label) -> Option<Value> {
     let completion = match query.strip_prefix(prompt) {
         Some(rest) => rest,
         // Detokenisation can change the prompt's edges (special tokens dropped): fall back to
         // the text after the prompt's last occurrence.
         None => &query[query.rfind(prompt).filter(|_| !prompt.is_empty())? + prompt.len()..],
     };
-    let task = match &label {
-        Value::String(text) if text.trim_start().starts_with('{') => {
-            match serde_json::from_str::<Value>(text) {
-                Ok(task @ Value::Object(_)) if task.get("kind").is_some() => task,
-                _ => json!({ "kind": "math", "answer": label }),
-            }
-        }
-        Value::Object(_) => label,
-        _ => json!({ "kind": "math", "answer": label }),
+    let task = match label {
+        Label::Text(text) if text.trim_start().starts_with('{') => match serde_json::from_str::<Value>(&text)
+        {
+            Ok(task @ Value::Object(_)) if task.get("kind").is_some() => task,
+            _ => json!({ "kind": "math", "answer": text }),
+        },
+        Label::Text(text) => json!({ "kind": "math", "answer": text }),
+        Label::Task(task) => Value::Object(task),
     };
     Some(json!({ "id": index.to_string(), "prompt": prompt, "completion": completion, "task": task }))
 }

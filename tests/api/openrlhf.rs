@@ -110,3 +110,35 @@ async fn lists_of_different_lengths_are_refused_naming_the_list() {
     assert_eq!(reply.status, 422);
     assert_eq!(reply.error(), ("invalid_field".into(), Some("labels".into())));
 }
+
+#[tokio::test]
+async fn a_label_is_a_string_or_a_task_object_and_nothing_else() {
+    let app = spawn_app().await;
+    let query = format!("{PROMPT}<think>t</think> \\boxed{{4}}");
+    let reply = app
+        .post_json(
+            "/get_reward",
+            &json!({ "query": [query, query], "prompts": [PROMPT, PROMPT],
+                     "labels": ["4", { "kind": "math", "answer": "4" }] }),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["rewards"], json!([2.0, 2.0]));
+
+    // Found by schemathesis: a list used to be accepted and come back as an unjudged query.
+    for label in [json!([0.0]), json!(4), json!(null), json!(true)] {
+        let reply = app
+            .post_json(
+                "/get_reward",
+                &json!({ "query": [query], "prompts": [PROMPT], "labels": [label] }),
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{label}: {}", reply.body);
+        let (_, field) = reply.error();
+        assert!(
+            field.as_deref().is_some_and(|f| f.starts_with("labels")),
+            "{label}: {}",
+            reply.body
+        );
+    }
+}
