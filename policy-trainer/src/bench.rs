@@ -100,15 +100,7 @@ pub fn run(cfg: &ModelConfig, params: &Params, shape: Shape, device: &Device) ->
         greedy: false,
     };
     let mut rng = StdRng::seed_from_u64(0);
-    let mut opt = AdamW::new(AdamWConfig {
-        lr: 1e-6,
-        beta1: 0.9,
-        beta2: 0.99,
-        eps: 1e-8,
-        weight_decay: 0.0,
-        warmup_steps: 0,
-        max_grad_norm: 1.0,
-    });
+    let mut opt = AdamW::new(AdamWConfig::with_lr(1e-6));
     let objective = ObjectiveParams {
         epsilon: 0.2,
         epsilon_high: 0.28,

@@ -28,6 +28,22 @@ pub struct AdamWConfig {
     #[serde(default = "d_clip")]
     pub max_grad_norm: f64,
 }
+impl AdamWConfig {
+    /// The defaults a config file gets (β 0.9/0.99, ε 1e-8, no decay, no warm-up, clip at 1)
+    /// with learning rate `lr`.
+    pub fn with_lr(lr: f64) -> Self {
+        Self {
+            lr,
+            beta1: d_beta1(),
+            beta2: d_beta2(),
+            eps: d_eps(),
+            weight_decay: 0.0,
+            warmup_steps: 0,
+            max_grad_norm: d_clip(),
+        }
+    }
+}
+
 fn d_beta1() -> f64 {
     0.9
 }

@@ -235,15 +235,7 @@ fn a_checkpoint_round_trips_exactly() {
     use policy_trainer::optim::{AdamW, AdamWConfig};
     let cfg = tiny(false, false);
     let p = params(&cfg, 6);
-    let mut opt = AdamW::new(AdamWConfig {
-        lr: 1e-3,
-        beta1: 0.9,
-        beta2: 0.99,
-        eps: 1e-8,
-        weight_decay: 0.0,
-        warmup_steps: 0,
-        max_grad_norm: 1.0,
-    });
+    let mut opt = AdamW::new(AdamWConfig::with_lr(1e-3));
     let grads: BTreeMap<String, Vec<f32>> = p
         .vars
         .iter()
