@@ -14,9 +14,7 @@
 //! `VERDICT_LOAD_CONCURRENT` (server slots, 8), `VERDICT_LOAD_QUEUED` (server line, 32),
 //! `VERDICT_LOAD_SECONDS` (per phase, 15), `VERDICT_LOAD_SOAK_SECONDS` (0: no soak).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -90,8 +90,12 @@ async fn main() {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrent));
     let mut requests = Vec::with_capacity(count);
     for index in 0..count {
-        let (client, samples, semaphore, base) =
-            (client.clone(), samples.clone(), semaphore.clone(), server.base.clone());
+        let (client, samples, semaphore, base) = (
+            client.clone(),
+            samples.clone(),
+            semaphore.clone(),
+            server.base.clone(),
+        );
         requests.push(tokio::spawn(async move {
             let _permit = semaphore.acquire_owned().await.unwrap();
             let (prompt, response, label, _) = &samples[index];

@@ -125,8 +125,12 @@ mod tests {
     fn a_prompt_opens_think_only_when_it_ends_with_the_tag() {
         assert!(prompt_opens_think("<｜User｜>2+2?<｜Assistant｜><think>\n"));
         assert!(prompt_opens_think("<|im_start|>assistant\n<think>\n\n"));
-        assert!(!prompt_opens_think("Reason inside <think> </think>, then answer."));
-        assert!(!prompt_opens_think("<|im_start|>assistant\n<think>\n\n</think>\n\n"));
+        assert!(!prompt_opens_think(
+            "Reason inside <think> </think>, then answer."
+        ));
+        assert!(!prompt_opens_think(
+            "<|im_start|>assistant\n<think>\n\n</think>\n\n"
+        ));
         assert!(!prompt_opens_think("<|im_start|>assistant\n"));
     }
 

@@ -42,7 +42,9 @@ pub fn task_from_label(label: &Value) -> Result<Value, ItemError> {
         Value::Array(items) => match items.as_slice() {
             // Datasets often wrap a single reference in a list.
             [only] => task_from_label(only),
-            [] => Err(invalid("is an empty list; there is no reference to judge against")),
+            [] => Err(invalid(
+                "is an empty list; there is no reference to judge against",
+            )),
             many => Err(invalid(format!(
                 "is a list of {} values; send one reference answer (a string or a number) or a task object",
                 many.len()
@@ -290,7 +292,8 @@ mod tests {
 
     #[test]
     fn apps_call_label_unwraps_the_one_element_output() {
-        let label = json!({"fn_name": "get_score", "inputs": [[[1, 2]], [[5]]], "outputs": [[100], [[50, 1]]]});
+        let label =
+            json!({"fn_name": "get_score", "inputs": [[[1, 2]], [[5]]], "outputs": [[100], [[50, 1]]]});
         assert_eq!(
             task(label),
             json!({"kind": "code", "language": "python", "fn_name": "get_score", "cases": [
@@ -303,7 +306,8 @@ mod tests {
     #[test]
     fn open_r1_verification_info_becomes_stdio_tests() {
         let info = json!({"language": "python", "test_cases": [{"input": "2\n", "output": "4\n", "type": "stdin_stdout"}]});
-        let expected = json!({"kind": "code", "language": "python", "tests": [{"stdin": "2\n", "stdout": "4\n"}]});
+        let expected =
+            json!({"kind": "code", "language": "python", "tests": [{"stdin": "2\n", "stdout": "4\n"}]});
         assert_eq!(task(info.clone()), expected);
         assert_eq!(task(json!({ "verification_info": info.to_string() })), expected);
     }
@@ -325,12 +329,22 @@ mod tests {
     fn an_unknown_object_is_never_a_math_answer() {
         let error = error(json!({"question": "q", "solution": "s"}));
         assert_eq!(error.code, "invalid_label");
-        assert!(error.message.contains("keys: question, solution"), "{}", error.message);
+        assert!(
+            error.message.contains("keys: question, solution"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
     fn labels_without_a_reference_are_refused() {
-        for label in [json!(null), json!(true), json!([]), json!(["1", "2"]), json!("  ")] {
+        for label in [
+            json!(null),
+            json!(true),
+            json!([]),
+            json!(["1", "2"]),
+            json!("  "),
+        ] {
             assert_eq!(error(label).field.as_deref(), Some("label"));
         }
     }

@@ -184,9 +184,7 @@ async fn judge_queries(
     }
     let scores: Vec<SampleScore> = scores
         .into_iter()
-        .map(|score| {
-            score.unwrap_or_else(|| SampleScore::unjudged(not_judged(), fallback))
-        })
+        .map(|score| score.unwrap_or_else(|| SampleScore::unjudged(not_judged(), fallback)))
         .collect();
     let response = GetRewardResponse {
         rewards: scores.iter().map(|score| score.reward).collect(),
@@ -275,8 +273,13 @@ mod tests {
 
     #[test]
     fn the_response_is_what_follows_the_prompt() {
-        let item = to_item(0, "<|im_start|>user\nQ<|im_end|>\nA", "<|im_start|>user\nQ<|im_end|>\n", &json!("4"))
-            .unwrap();
+        let item = to_item(
+            0,
+            "<|im_start|>user\nQ<|im_end|>\nA",
+            "<|im_start|>user\nQ<|im_end|>\n",
+            &json!("4"),
+        )
+        .unwrap();
         assert_eq!(item["completion"], json!("A"));
         assert_eq!(item["task"], json!({"kind": "math", "answer": "4"}));
     }

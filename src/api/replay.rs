@@ -113,7 +113,9 @@ impl ReplayCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         // A panic while holding the lock leaves the table consistent (every step is one
         // map or queue operation), so a poisoned lock is still usable.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -216,7 +218,11 @@ mod tests {
         let cache = Arc::new(ReplayCache::default());
         let failed = cache
             .run(key("f"), async {
-                Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "away"))
+                Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "away",
+                ))
             })
             .await;
         assert!(failed.is_err());

@@ -107,7 +107,10 @@ pub async fn reward(
             if let Some(error) = &mut score.error {
                 // `items[0].task.x` → `label.x`: the sample's own field names.
                 error.field = error.field.take().map(|field| {
-                    let inner = field.strip_prefix("items[0]").unwrap_or(&field).trim_start_matches('.');
+                    let inner = field
+                        .strip_prefix("items[0]")
+                        .unwrap_or(&field)
+                        .trim_start_matches('.');
                     match inner.strip_prefix("task") {
                         Some(rest) => format!("label{rest}"),
                         None if inner.is_empty() => "response".to_owned(),

@@ -32,15 +32,23 @@ fn assert_numbers_only(body: &Value) {
         lists.push((name.as_str(), list));
     }
     for (name, list) in lists {
-        let list = list.as_array().unwrap_or_else(|| panic!("{name} is a list: {body}"));
-        assert!(list.iter().all(Value::is_number), "{name} holds numbers only: {body}");
+        let list = list
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} is a list: {body}"));
+        assert!(
+            list.iter().all(Value::is_number),
+            "{name} holds numbers only: {body}"
+        );
     }
 }
 
 #[tokio::test]
 async fn rewards_come_in_request_order_and_equal_the_rewards_endpoint() {
     let app = spawn_app().await;
-    let queries: Vec<String> = responses().iter().map(|r| format!("{PROMPT}{r}{END_OF_TURN}")).collect();
+    let queries: Vec<String> = responses()
+        .iter()
+        .map(|r| format!("{PROMPT}{r}{END_OF_TURN}"))
+        .collect();
     let reply = app
         .post_json(
             "/get_reward?run_id=openrlhf-run",
@@ -84,7 +92,10 @@ async fn rewards_come_in_request_order_and_equal_the_rewards_endpoint() {
             .await;
         assert_eq!(stored.status, 200, "{}", stored.body);
         assert_eq!(stored.body["run_id"], "openrlhf-run");
-        assert_eq!(stored.body["completion"], format!("{}{END_OF_TURN}", responses()[index]));
+        assert_eq!(
+            stored.body["completion"],
+            format!("{}{END_OF_TURN}", responses()[index])
+        );
         assert_eq!(stored.body["reward"], expected[index]);
     }
 }
@@ -121,7 +132,10 @@ async fn unjudgeable_queries_get_the_fallback_and_a_reason_never_null() {
     .await;
     assert_numbers_only(&body);
     assert_eq!(body["rewards"], json!([2.0, 0.0, 0.0, 0.0, 0.0, 0.0]));
-    assert_eq!(body["extra_logs"]["judged"], json!([1.0, 0.0, 0.0, 0.0, 0.0, 0.0]));
+    assert_eq!(
+        body["extra_logs"]["judged"],
+        json!([1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    );
     assert_eq!(body["submission_ids"][1], Value::Null);
     let errors = body["errors"].as_array().unwrap();
     let indexed: Vec<(u64, &str)> = errors
@@ -145,7 +159,11 @@ async fn unjudgeable_queries_get_the_fallback_and_a_reason_never_null() {
 #[tokio::test]
 async fn the_fallback_reward_is_configurable() {
     let app = spawn_app_with(|config| config.unjudged_reward = -1.0).await;
-    let body = get_reward(&app, json!({ "query": ["no prompt here"], "prompts": [PROMPT], "labels": ["4"] })).await;
+    let body = get_reward(
+        &app,
+        json!({ "query": ["no prompt here"], "prompts": [PROMPT], "labels": ["4"] }),
+    )
+    .await;
     assert_eq!(body["rewards"], json!([-1.0]));
     assert_eq!(body["scores"], json!([0.0]));
     assert_eq!(body["extra_logs"]["judged"], json!([0.0]));
@@ -184,7 +202,11 @@ async fn labels_of_every_json_type_are_read() {
         json!({ "query": vec![query; count], "prompts": vec![PROMPT; count], "labels": labels }),
     )
     .await;
-    assert_eq!(body["rewards"], json!([2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 1.0]), "{body}");
+    assert_eq!(
+        body["rewards"],
+        json!([2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 1.0]),
+        "{body}"
+    );
     assert_eq!(body["errors"], json!([]));
 }
 
@@ -212,7 +234,8 @@ async fn a_prompt_that_opens_think_is_judged_with_the_default_policy() {
 #[tokio::test]
 async fn code_labels_in_the_datasets_shapes_are_code_tasks() {
     let app = spawn_app().await;
-    let program = "<think>read two numbers</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```";
+    let program =
+        "<think>read two numbers</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```";
     let wrong = "<think>guess</think>\n```python\nprint(3)\n```";
     let apps = json!({ "inputs": ["1 2\n", "10 -4\n"], "outputs": ["3\n", "6\n"] });
     let open_r1 = json!({ "language": "python", "test_cases": [
@@ -246,14 +269,23 @@ async fn a_whole_rollout_beyond_the_batch_limit_is_judged_in_order() {
     let queries: Vec<String> = answers
         .iter()
         .enumerate()
-        .map(|(i, _)| format!("{PROMPT}<think>t</think> \\boxed{{{}}}", if i % 2 == 0 { i } else { 100 }))
+        .map(|(i, _)| {
+            format!(
+                "{PROMPT}<think>t</think> \\boxed{{{}}}",
+                if i % 2 == 0 { i } else { 100 }
+            )
+        })
         .collect();
     let body = get_reward(
         &app,
         json!({ "query": queries, "prompts": vec![PROMPT; 8], "labels": answers }),
     )
     .await;
-    assert_eq!(body["scores"], json!([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]), "{body}");
+    assert_eq!(
+        body["scores"],
+        json!([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]),
+        "{body}"
+    );
     let ids: std::collections::BTreeSet<&str> = body["submission_ids"]
         .as_array()
         .unwrap()

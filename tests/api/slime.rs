@@ -22,14 +22,24 @@ async fn a_sample_gets_the_same_reward_as_the_rewards_endpoint() {
         ("<think>hm</think> \\boxed{41}", json!(42)),
         ("\\boxed{42}", json!(["42"])),
     ] {
-        let body = slime(&app, json!({ "prompt": PROMPT, "response": response, "label": label })).await;
+        let body = slime(
+            &app,
+            json!({ "prompt": PROMPT, "response": response, "label": label }),
+        )
+        .await;
         let direct = app
-            .post_json("/v1/rewards", &json!({ "items": [math_item("x", response, "42")] }))
+            .post_json(
+                "/v1/rewards",
+                &json!({ "items": [math_item("x", response, "42")] }),
+            )
             .await;
         assert_eq!(body["reward"], direct.body["results"][0]["reward"], "{response}");
         assert_eq!(body["judged"], 1.0);
         let stored = app
-            .get(&format!("/v1/submissions/{}", body["submission_id"].as_str().unwrap()))
+            .get(&format!(
+                "/v1/submissions/{}",
+                body["submission_id"].as_str().unwrap()
+            ))
             .await;
         assert_eq!(stored.body["run_id"], "slime-run");
     }
@@ -39,10 +49,17 @@ async fn a_sample_gets_the_same_reward_as_the_rewards_endpoint() {
 async fn an_unjudgeable_sample_is_a_200_with_the_fallback_and_the_reason() {
     let app = spawn_app().await;
     for label in [json!(null), json!({ "question": "what" }), json!("\\frac{")] {
-        let body = slime(&app, json!({ "prompt": PROMPT, "response": "\\boxed{42}", "label": label })).await;
+        let body = slime(
+            &app,
+            json!({ "prompt": PROMPT, "response": "\\boxed{42}", "label": label }),
+        )
+        .await;
         assert_eq!(body["reward"], 0.0, "{body}");
         assert_eq!(body["judged"], 0.0, "{body}");
-        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+        assert!(
+            body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
     }
 }
 
@@ -93,7 +110,10 @@ async fn reward_items_may_carry_a_label_instead_of_a_task() {
     assert_eq!(results[3]["error"]["code"], "invalid_label");
     // The record holds the task the label stood for, so re-checks parse it like any task.
     let stored = app
-        .get(&format!("/v1/submissions/{}", results[1]["submission_id"].as_str().unwrap()))
+        .get(&format!(
+            "/v1/submissions/{}",
+            results[1]["submission_id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(stored.body["task"]["kind"], "code", "{}", stored.body);
 }
