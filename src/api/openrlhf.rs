@@ -27,13 +27,17 @@ pub struct GetRewardRequest {
     pub labels: Vec<Label>,
 }
 
-/// One query's reference. Anything else (a number, a list, `null`) is refused with 422: a
+/// One query's reference. Anything else (a list, `null`, a boolean) is refused with 422: a
 /// label verdict cannot read would otherwise come back as an unjudged query.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Label {
     /// A math answer, or a JSON-encoded task object with a `kind`.
     Text(String),
+    /// A math answer sent as a JSON number, read as written with every digit (serde_json's
+    /// `arbitrary_precision`, Cargo.toml). Before `Task`: a buffered big number is a map to serde.
+    #[schema(value_type = f64)]
+    Number(serde_json::Number),
     /// A task object, as `/v1/rewards` items carry it.
     #[schema(value_type = Object)]
     Task(serde_json::Map<String, Value>),
@@ -174,6 +178,7 @@ fn to_item(index: usize, query: &str, prompt: &str, label: Label) -> Option<Valu
             _ => json!({ "kind": "math", "answer": text }),
         },
         Label::Text(text) => json!({ "kind": "math", "answer": text }),
+        Label::Number(number) => json!({ "kind": "math", "answer": number.to_string() }),
         Label::Task(task) => Value::Object(task),
     };
     Some(json!({ "id": index.to_string(), "prompt": prompt, "completion": completion, "task": task }))

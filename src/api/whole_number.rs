@@ -4,13 +4,6 @@
 
 use serde::{Deserialize, Deserializer, de::Error};
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Number {
-    Whole(u64),
-    Float(f64),
-}
-
 /// A `u64` that also takes a float with no fractional part. A newtype rather than a
 /// `deserialize_with` function, so that an absent field is `None` without `#[serde(default)]`
 /// (which would also let a struct be sent as an empty array).
@@ -19,15 +12,18 @@ pub struct WholeNumber(pub u64);
 
 impl<'de> Deserialize<'de> for WholeNumber {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match Number::deserialize(deserializer)? {
-            Number::Whole(value) => Ok(WholeNumber(value)),
-            Number::Float(value)
-                if value.is_finite() && value.fract() == 0.0 && value >= 0.0 && value < u64::MAX as f64 =>
-            {
+        // Through `serde_json::Number` rather than an untagged `u64`/`f64` enum: with serde_json's
+        // `arbitrary_precision` (see Cargo.toml) a buffered float is no longer an `f64` to serde.
+        let number = serde_json::Number::deserialize(deserializer)?;
+        if let Some(value) = number.as_u64() {
+            return Ok(WholeNumber(value));
+        }
+        match number.as_f64() {
+            Some(value) if value.is_finite() && value.fract() == 0.0 && value >= 0.0 && value < u64::MAX as f64 => {
                 Ok(WholeNumber(value as u64))
             }
-            Number::Float(value) => Err(D::Error::custom(format!(
-                "expected a whole number ≥ 0, got {value}"
+            _ => Err(D::Error::custom(format!(
+                "expected a whole number ≥ 0, got {number}"
             ))),
         }
     }
@@ -63,5 +59,7 @@ mod tests {
         assert!(parse(r#"{"time_ms": -3}"#).is_err());
         assert!(parse(r#"{"time_ms": "5"}"#).is_err());
         assert!(parse("[]").is_err(), "a struct is not an empty array");
+        assert_eq!(parse(r#"{"time_ms": 1e3}"#), Ok(Some(1000)));
+        assert!(parse(r#"{"time_ms": 123456789012345678901234567890}"#).is_err());
     }
 }

@@ -13,15 +13,25 @@ pub enum CompareMode {
     #[default]
     Exact,
     Float {
-        #[serde(default = "default_rel_tol")]
+        #[serde(default = "default_rel_tol", deserialize_with = "tolerance")]
         rel_tol: f64,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "tolerance")]
         abs_tol: f64,
     },
 }
 
 fn default_rel_tol() -> f64 {
     1e-6
+}
+
+/// A tolerance through `serde_json::Number`: with `arbitrary_precision` (Cargo.toml) a float
+/// inside this internally tagged enum is buffered as a number, not an `f64`, for serde.
+fn tolerance<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    number
+        .as_f64()
+        .filter(|t| t.is_finite())
+        .ok_or_else(|| serde::de::Error::custom(format!("tolerance {number} is not a finite number")))
 }
 
 /// Where two outputs first differ, for the audit (1-based line and column, in characters).
@@ -196,5 +206,18 @@ mod tests {
         );
         let exact: CompareMode = serde_json::from_str(r#"{"mode": "exact"}"#).unwrap();
         assert_eq!(exact, CompareMode::Exact);
+        // Exponents and integers read the same through a JSON value as from text.
+        let value = serde_json::json!({"mode": "float", "rel_tol": 1e-9, "abs_tol": 0});
+        let through_value: CompareMode = serde_json::from_value(value).unwrap();
+        let from_text: CompareMode =
+            serde_json::from_str(r#"{"mode": "float", "rel_tol": 1e-9, "abs_tol": 0}"#).unwrap();
+        assert_eq!(through_value, from_text);
+        assert_eq!(
+            from_text,
+            CompareMode::Float {
+                rel_tol: 1e-9,
+                abs_tol: 0.0
+            }
+        );
     }
 }

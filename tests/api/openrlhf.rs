@@ -112,21 +112,21 @@ async fn lists_of_different_lengths_are_refused_naming_the_list() {
 }
 
 #[tokio::test]
-async fn a_label_is_a_string_or_a_task_object_and_nothing_else() {
+async fn a_label_is_a_string_a_number_or_a_task_object_and_nothing_else() {
     let app = spawn_app().await;
     let query = format!("{PROMPT}<think>t</think> \\boxed{{4}}");
     let reply = app
         .post_json(
             "/get_reward",
-            &json!({ "query": [query, query], "prompts": [PROMPT, PROMPT],
-                     "labels": ["4", { "kind": "math", "answer": "4" }] }),
+            &json!({ "query": [query, query, query], "prompts": [PROMPT, PROMPT, PROMPT],
+                     "labels": ["4", { "kind": "math", "answer": "4" }, 4] }),
         )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    assert_eq!(reply.body["rewards"], json!([2.0, 2.0]));
+    assert_eq!(reply.body["rewards"], json!([2.0, 2.0, 2.0]));
 
     // Found by schemathesis: a list used to be accepted and come back as an unjudged query.
-    for label in [json!([0.0]), json!(4), json!(null), json!(true)] {
+    for label in [json!([0.0]), json!(null), json!(true)] {
         let reply = app
             .post_json(
                 "/get_reward",
