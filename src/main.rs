@@ -376,7 +376,7 @@ fn probe(source: ProbeSource, policy_name: &str, server: &ServerArgs) -> anyhow:
         .policies
         .get(policy_name)
         .with_context(|| format!("unknown policy `{policy_name}`"))?;
-    let (label, entries) = match (&source.answers, &source.dataset) {
+    let (label, entries) = match (&source.answers, &source.dataset.clone()) {
         (Some(file), _) => {
             let shape = source
                 .shape
@@ -392,8 +392,8 @@ fn probe(source: ProbeSource, policy_name: &str, server: &ServerArgs) -> anyhow:
             (file.display().to_string(), dataset.entries)
         }
         (None, Some(name)) => with_store(server, |store, _| async move {
-            let version = match &source.version {
-                Some(version) => version.clone(),
+            let version = match source.version {
+                Some(version) => version,
                 None => store
                     .dataset_versions(Some(name))
                     .await?

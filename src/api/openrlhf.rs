@@ -34,8 +34,8 @@ pub struct GetRewardRequest {
 pub enum Label {
     /// A math answer, or a JSON-encoded task object with a `kind`.
     Text(String),
-    /// A math answer sent as a JSON number, read as written with every digit (serde_json's
-    /// `arbitrary_precision`, Cargo.toml). Before `Task`: a buffered big number is a map to serde.
+    /// A math answer sent as a JSON number. Before `Task`: under serde_json's
+    /// `arbitrary_precision` a buffered number is a map to serde.
     #[schema(value_type = f64)]
     Number(serde_json::Number),
     /// A task object, as `/v1/rewards` items carry it.

@@ -12,8 +12,9 @@ pub struct WholeNumber(pub u64);
 
 impl<'de> Deserialize<'de> for WholeNumber {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // Through `serde_json::Number` rather than an untagged `u64`/`f64` enum: with serde_json's
-        // `arbitrary_precision` (see Cargo.toml) a buffered float is no longer an `f64` to serde.
+        // Through `serde_json::Number` rather than an untagged `u64`/`f64` enum, so that it keeps
+        // working under serde_json's `arbitrary_precision`, where a buffered float is no longer an
+        // `f64` to serde.
         let number = serde_json::Number::deserialize(deserializer)?;
         if let Some(value) = number.as_u64() {
             return Ok(WholeNumber(value));

@@ -24,8 +24,9 @@ fn default_rel_tol() -> f64 {
     1e-6
 }
 
-/// A tolerance through `serde_json::Number`: with `arbitrary_precision` (Cargo.toml) a float
-/// inside this internally tagged enum is buffered as a number, not an `f64`, for serde.
+/// A tolerance through `serde_json::Number`, so that it keeps working under serde_json's
+/// `arbitrary_precision`, where a float inside this internally tagged enum is buffered as a
+/// number, not an `f64`, for serde.
 fn tolerance<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
     let number = serde_json::Number::deserialize(deserializer)?;
     number

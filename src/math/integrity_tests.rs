@@ -123,7 +123,11 @@ fn phantom_content_is_not_part_of_the_answer() {
 fn look_alikes_are_not_the_characters_they_imitate() {
     assert!(!earns("12", "\\boxed{１２}"));
     assert!(!earns("C", "\\boxed{С}"), "Cyrillic Es is not the letter C");
-    assert!(!earns("1, 2", "\\boxed{1，2}") || eq("1, 2", "1，2"));
+    // A look-alike comma, or a foreign "or", never glues two numbers into a product.
+    assert!(!earns("2", "\\boxed{1，2}"));
+    assert!(!earns("2", "\\boxed{1 \\text{ ou } 2}"));
+    assert!(!earns("6", "\\boxed{2 \\text{ times } 3}"));
+    assert!(eq("6", "2 \\times 3"));
     assert!(judged("12", "\\boxed{\u{200b}}") != Some(true));
     assert!(earns("12", "\\boxed{12}"));
 }

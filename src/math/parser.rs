@@ -17,7 +17,7 @@ use super::limits::{MAX_DEPTH, MAX_ITEMS};
 
 /// Parse one answer (already stripped of `$…$` and `\boxed{…}`).
 pub fn parse(src: &str) -> Result<Expr, ParseError> {
-    let tokens = drop_words(lex(src)?);
+    let tokens = drop_words(lex(src)?)?;
     if tokens.is_empty() {
         return Err(err(EMPTY.to_string()));
     }
@@ -54,7 +54,7 @@ pub fn is_content_free(error: &ParseError) -> bool {
 
 /// Does the answer hold a value everywhere? Separators, connectives (`and`, `or`) and the
 /// prose dropped beside them leave an empty list (`\boxed{,}`, `\text{and}`,
-/// `\text{Proved, as shown above}`, `\text{not}`). That is no answer at all, and must never
+/// `\text{Proved, as shown above}`, `\neg`). That is no answer at all, and must never
 /// reach the comparison as an empty list, over which "every item matches" is vacuously true
 /// (docs/semantics.md, "No value, no reward"). The empty *set* (`\emptyset`, `\{\}`) is a
 /// value. The tree is at most `MAX_DEPTH` deep, which bounds the recursion.
@@ -94,17 +94,34 @@ fn text_answer(tokens: &[Spanned]) -> Option<String> {
     has_word.then(|| words.join(" "))
 }
 
-fn drop_words(tokens: Vec<Spanned>) -> Vec<Spanned> {
+/// Drops unit and prose words beside maths. A dropped word never glues two numbers into a
+/// product: `1 \text{ ou } 2` or `1，2` (a look-alike comma) is not `1 \cdot 2 = 2` but
+/// unparsable (docs/semantics.md, "Qualifiers change the claim").
+fn drop_words(tokens: Vec<Spanned>) -> Result<Vec<Spanned>, ParseError> {
     let all_text = tokens
         .iter()
         .all(|(t, _)| matches!(t, Tok::Word(_) | Tok::Hedge(_) | Tok::Var(_)));
     if all_text {
-        return tokens;
+        return Ok(tokens);
     }
-    let mut out = Vec::with_capacity(tokens.len());
+    let mut out: Vec<Spanned> = Vec::with_capacity(tokens.len());
     let mut i = 0;
+    let mut dropped = false;
     while i < tokens.len() {
+        if let (true, Tok::Num(_)) = (dropped, &tokens[i].0) {
+            let ends_value = matches!(
+                out.last(),
+                Some((Tok::Num(_) | Tok::RParen | Tok::RBrack | Tok::RSet | Tok::Percent | Tok::Degree, _))
+            );
+            if ends_value {
+                return Err(err(format!(
+                    "words between two numbers at byte {}: neither a product nor a list",
+                    tokens[i].1
+                )));
+            }
+        }
         if matches!(tokens[i].0, Tok::Word(_)) {
+            dropped = true;
             i += 1;
             // A unit's exponent goes with it (`cm^2`, `m^{3}`).
             if matches!(tokens.get(i), Some((Tok::Caret, _))) {
@@ -118,10 +135,11 @@ fn drop_words(tokens: Vec<Spanned>) -> Vec<Spanned> {
             }
             continue;
         }
+        dropped = false;
         out.push(tokens[i].clone());
         i += 1;
     }
-    out
+    Ok(out)
 }
 
 struct Parser {

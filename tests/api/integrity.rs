@@ -1,6 +1,6 @@
 //! Reward integrity over HTTP, against the real server: the reward-hacking battery run against
-//! a registered answer key (`POST /v1/datasets/{name}/probe`), numbers in requests that keep
-//! every digit, and chat-template end tokens that are not part of the answer.
+//! a registered answer key (`POST /v1/datasets/{name}/probe`), golds sent as JSON numbers,
+//! and chat-template end tokens that are not part of the answer.
 
 use serde_json::{Value, json};
 
@@ -90,13 +90,15 @@ async fn probing_an_unknown_dataset_or_under_an_unknown_policy_is_refused() {
     assert_eq!(bad_version.status, 404, "{}", bad_version.body);
 }
 
-const BIG: &str = "123456789012345678901234567890";
-const BIG_PLUS_ONE: &str = "123456789012345678901234567891";
+/// The largest integer serde_json holds exactly without `arbitrary_precision`; with it, every
+/// digit of any integer is kept.
+const BIG: &str = "18446744073709551615";
+const BIG_MINUS_ONE: &str = "18446744073709551614";
 
 #[tokio::test]
-async fn a_gold_sent_as_a_json_number_keeps_every_digit_in_math_verify() {
+async fn a_gold_sent_as_a_json_number_is_read_exactly_in_math_verify() {
     let app = spawn_app().await;
-    for (prediction, equal) in [(BIG, true), (BIG_PLUS_ONE, false)] {
+    for (prediction, equal) in [(BIG, true), (BIG_MINUS_ONE, false)] {
         let body = format!(r#"{{"gold": {BIG}, "prediction": "\\boxed{{{prediction}}}"}}"#);
         let reply = app
             .post_raw("/v1/math/verify", "application/json", body.into_bytes())
@@ -108,7 +110,7 @@ async fn a_gold_sent_as_a_json_number_keeps_every_digit_in_math_verify() {
 }
 
 #[tokio::test]
-async fn a_gold_sent_as_a_json_number_keeps_every_digit_in_rewards_and_get_reward() {
+async fn a_gold_sent_as_a_json_number_is_read_exactly_in_rewards_and_get_reward() {
     let app = spawn_app().await;
     let completion = |n: &str| format!("<think>t</think> \\\\boxed{{{n}}}");
     let body = format!(
@@ -117,7 +119,7 @@ async fn a_gold_sent_as_a_json_number_keeps_every_digit_in_rewards_and_get_rewar
             {{"id": "off-by-one", "completion": "{}", "task": {{"kind": "math", "answer": {BIG}}}}}
         ]}}"#,
         completion(BIG),
-        completion(BIG_PLUS_ONE)
+        completion(BIG_MINUS_ONE)
     );
     let reply = app
         .post_raw("/v1/rewards", "application/json", body.into_bytes())
@@ -130,7 +132,7 @@ async fn a_gold_sent_as_a_json_number_keeps_every_digit_in_rewards_and_get_rewar
     let body = format!(
         r#"{{"query": ["{prompt}{}", "{prompt}{}"], "prompts": ["{prompt}", "{prompt}"], "labels": [{BIG}, {BIG}]}}"#,
         completion(BIG),
-        completion(BIG_PLUS_ONE)
+        completion(BIG_MINUS_ONE)
     );
     let reply = app
         .post_raw("/get_reward", "application/json", body.into_bytes())
