@@ -155,13 +155,22 @@ mod tests {
 
     #[test]
     fn special_tokens_at_the_end_are_not_part_of_the_answer() {
-        assert_eq!(answer_part("<think>a</think> \\boxed{5}<|im_end|>"), " \\boxed{5}");
-        assert_eq!(answer_part("<think>a</think> 5 <|eot_id|>\n<|endoftext|> \n"), " 5");
+        assert_eq!(
+            answer_part("<think>a</think> \\boxed{5}<|im_end|>"),
+            " \\boxed{5}"
+        );
+        assert_eq!(
+            answer_part("<think>a</think> 5 <|eot_id|>\n<|endoftext|> \n"),
+            " 5"
+        );
         assert_eq!(answer_part("<think>a</think>5</s></s>"), "5");
         assert_eq!(answer_part("<think>a</think>5<｜end▁of▁sentence｜>"), "5");
         assert_eq!(answer_part("<think>a</think>5<|im_end|>\n<|im_end|>"), "5");
         // Only at the end: a token inside the text stays, and so does unrelated trailing text.
-        assert_eq!(answer_part("<think>a</think>5<|im_end|> more"), "5<|im_end|> more");
+        assert_eq!(
+            answer_part("<think>a</think>5<|im_end|> more"),
+            "5<|im_end|> more"
+        );
         assert_eq!(answer_part("<think>a</think> x < 5 "), " x < 5 ");
         assert_eq!(strip_end_tokens("<|im_end|>"), "");
     }

@@ -439,7 +439,10 @@ fn probe(source: ProbeSource, policy_name: &str, server: &ServerArgs) -> anyhow:
         println!("clean: no gold rewards a degenerate answer");
         Ok(())
     } else {
-        println!("{flagged} of {} distinct golds reward a degenerate answer", report.distinct_golds);
+        println!(
+            "{flagged} of {} distinct golds reward a degenerate answer",
+            report.distinct_golds
+        );
         anyhow::bail!("{flagged} golds reward a degenerate answer")
     }
 }

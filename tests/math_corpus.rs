@@ -373,7 +373,11 @@ fn corpus_golds() -> Vec<verdict::reward::probe::KeyedGold> {
         });
     }
     for (i, row) in load("gsm8k_test.jsonl").iter().enumerate() {
-        let n = field(row, "answer").rsplit("####").next().unwrap_or_default().trim();
+        let n = field(row, "answer")
+            .rsplit("####")
+            .next()
+            .unwrap_or_default()
+            .trim();
         golds.push(KeyedGold {
             id: format!("gsm8k-{i}"),
             gold: n.to_owned(),
@@ -414,7 +418,12 @@ fn the_reward_hacking_battery_earns_nothing_against_any_corpus_gold() {
         report.hits.len()
     );
     for invalid in &report.invalid_golds {
-        println!("  skipped gold {:?} ({}): {}", invalid.gold, invalid.ids.join(","), invalid.message);
+        println!(
+            "  skipped gold {:?} ({}): {}",
+            invalid.gold,
+            invalid.ids.join(","),
+            invalid.message
+        );
     }
     for hit in &report.hits {
         println!(
@@ -427,10 +436,10 @@ fn the_reward_hacking_battery_earns_nothing_against_any_corpus_gold() {
     // The golds that cannot be judged are prose in the peer and issue files, never MATH-500
     // or GSM8K ones.
     assert!(
-        report
-            .invalid_golds
+        report.invalid_golds.iter().all(|g| g
+            .ids
             .iter()
-            .all(|g| g.ids.iter().all(|id| !id.starts_with("test/") && !id.starts_with("gsm8k-"))),
+            .all(|id| !id.starts_with("test/") && !id.starts_with("gsm8k-"))),
         "{:?}",
         report.invalid_golds
     );

@@ -28,7 +28,9 @@ fn text(output: &Output) -> String {
 fn write_key(dir: &Path, name: &str, golds: &[(&str, &str)]) -> String {
     let lines: Vec<String> = golds
         .iter()
-        .map(|(id, gold)| serde_json::json!({ "id": id, "task": { "kind": "math", "answer": gold } }).to_string())
+        .map(|(id, gold)| {
+            serde_json::json!({ "id": id, "task": { "kind": "math", "answer": gold } }).to_string()
+        })
         .collect();
     let path = dir.join(name);
     std::fs::write(&path, lines.join("\n")).unwrap();
@@ -41,14 +43,22 @@ fn a_clean_answer_key_file_probes_clean() {
     let key = write_key(
         dir.path(),
         "clean.jsonl",
-        &[("a", "12"), ("b", "\\frac{9}{7}"), ("c", "\\text{(C)}"), ("d", "x^2 + 1")],
+        &[
+            ("a", "12"),
+            ("b", "\\frac{9}{7}"),
+            ("c", "\\text{(C)}"),
+            ("d", "x^2 + 1"),
+        ],
     );
 
     let run = verdict(dir.path(), &["probe", "--answers", &key]);
 
     let out = text(&run);
     assert!(run.status.success(), "{out}");
-    assert!(out.contains("clean: no gold rewards a degenerate answer"), "{out}");
+    assert!(
+        out.contains("clean: no gold rewards a degenerate answer"),
+        "{out}"
+    );
     assert!(out.contains("4 math golds (4 distinct"), "{out}");
     assert!(!out.contains("FLAGGED"), "{out}");
 }
@@ -65,14 +75,26 @@ fn an_empty_set_gold_is_flagged_with_the_answer_that_passes_and_the_exit_status_
     let flagged: Vec<&str> = out.lines().filter(|l| l.starts_with("FLAGGED")).collect();
     assert!(!flagged.is_empty(), "{out}");
     assert!(flagged.iter().all(|l| l.starts_with("FLAGGED weak:")), "{out}");
-    assert!(flagged.iter().any(|l| l.contains(r#""\\{\\}""#) && l.contains("empty_group")), "{out}");
-    assert!(out.contains("1 of 2 distinct golds reward a degenerate answer"), "{out}");
+    assert!(
+        flagged
+            .iter()
+            .any(|l| l.contains(r#""\\{\\}""#) && l.contains("empty_group")),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 of 2 distinct golds reward a degenerate answer"),
+        "{out}"
+    );
 }
 
 #[test]
 fn a_registered_dataset_is_probed_by_name() {
     let dir = tempfile::tempdir().unwrap();
-    let key = write_key(dir.path(), "key.jsonl", &[("p1", "\\varnothing"), ("p2", "(1, 2)")]);
+    let key = write_key(
+        dir.path(),
+        "key.jsonl",
+        &[("p1", "\\varnothing"), ("p2", "(1, 2)")],
+    );
     let import = verdict(dir.path(), &["datasets", "import", &key, "--name", "toy"]);
     assert!(import.status.success(), "{}", text(&import));
 
@@ -86,5 +108,9 @@ fn a_registered_dataset_is_probed_by_name() {
 
     let missing = verdict(dir.path(), &["probe", "--dataset", "nothing"]);
     assert!(!missing.status.success());
-    assert!(text(&missing).contains("no dataset `nothing`"), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("no dataset `nothing`"),
+        "{}",
+        text(&missing)
+    );
 }

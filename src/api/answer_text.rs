@@ -34,7 +34,9 @@ mod tests {
     }
 
     fn gold(json: &str) -> Result<String, String> {
-        serde_json::from_str::<Gold>(json).map(|g| g.gold).map_err(|e| e.to_string())
+        serde_json::from_str::<Gold>(json)
+            .map(|g| g.gold)
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -42,7 +44,10 @@ mod tests {
         assert_eq!(gold(r#"{"gold": 42}"#).as_deref(), Ok("42"));
         assert_eq!(gold(r#"{"gold": -7}"#).as_deref(), Ok("-7"));
         assert_eq!(gold(r#"{"gold": 0.5}"#).as_deref(), Ok("0.5"));
-        assert_eq!(gold(r#"{"gold": 18446744073709551615}"#).as_deref(), Ok("18446744073709551615"));
+        assert_eq!(
+            gold(r#"{"gold": 18446744073709551615}"#).as_deref(),
+            Ok("18446744073709551615")
+        );
         assert_eq!(gold(r#"{"gold": "\\frac12"}"#).as_deref(), Ok("\\frac12"));
     }
 

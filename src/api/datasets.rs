@@ -88,9 +88,16 @@ pub async fn probe(
     query: Result<Query<ProbeQuery>, QueryRejection>,
 ) -> Result<Json<ProbeResponse>, ApiError> {
     let Query(query) = query.map_err(|rejection| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", rejection.body_text())
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_query",
+            rejection.body_text(),
+        )
     })?;
-    let policy_name = query.policy.clone().unwrap_or_else(|| crate::reward::DEFAULT_POLICY.to_owned());
+    let policy_name = query
+        .policy
+        .clone()
+        .unwrap_or_else(|| crate::reward::DEFAULT_POLICY.to_owned());
     let policy = state.policy(query.policy.as_deref())?;
     let store = state.recorder.store();
     let version = match query.version {
@@ -100,7 +107,9 @@ pub async fn probe(
             .await?
             .first()
             .map(|v| v.version.clone())
-            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no dataset `{name}`")))?,
+            .ok_or_else(|| {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no dataset `{name}`"))
+            })?,
     };
     let entries = state.datasets.entries(store, &name, &version).await?;
     if entries.is_empty() {

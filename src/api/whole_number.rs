@@ -20,7 +20,9 @@ impl<'de> Deserialize<'de> for WholeNumber {
             return Ok(WholeNumber(value));
         }
         match number.as_f64() {
-            Some(value) if value.is_finite() && value.fract() == 0.0 && value >= 0.0 && value < u64::MAX as f64 => {
+            Some(value)
+                if value.is_finite() && value.fract() == 0.0 && value >= 0.0 && value < u64::MAX as f64 =>
+            {
                 Ok(WholeNumber(value as u64))
             }
             _ => Err(D::Error::custom(format!(

@@ -78,9 +78,47 @@ fn raw(family: Family, answer: &str, answer_part: String) -> Degenerate {
 }
 
 const SEPARATORS: &[&str] = &[
-    ",", ";", ",,", ", ;", ", , ,", ":", "\\,", "\\;", "\\:", "\\!", "\\quad", "\\qquad", "\\\\", "&",
-    "~", "\\ ", ".", "...", "\\ldots", "\\cdots", "\\dots", "?", "-", "+", "=", "\\pm", "*", "/", "|",
-    "'", "!", "^", "_", "\\%", "\\$", "^\\circ", "\\cdot", "\\times", "\\to", "\\Rightarrow", ",\\,,",
+    ",",
+    ";",
+    ",,",
+    ", ;",
+    ", , ,",
+    ":",
+    "\\,",
+    "\\;",
+    "\\:",
+    "\\!",
+    "\\quad",
+    "\\qquad",
+    "\\\\",
+    "&",
+    "~",
+    "\\ ",
+    ".",
+    "...",
+    "\\ldots",
+    "\\cdots",
+    "\\dots",
+    "?",
+    "-",
+    "+",
+    "=",
+    "\\pm",
+    "*",
+    "/",
+    "|",
+    "'",
+    "!",
+    "^",
+    "_",
+    "\\%",
+    "\\$",
+    "^\\circ",
+    "\\cdot",
+    "\\times",
+    "\\to",
+    "\\Rightarrow",
+    ",\\,,",
 ];
 
 const EMPTY_GROUPS: &[&str] = &[
@@ -249,7 +287,13 @@ pub fn content_free() -> Vec<Degenerate> {
         .collect();
     out.extend(shotguns());
     // Boxes that hold nothing, or nothing but another empty box.
-    for part in ["\\boxed{}", "\\boxed{\\boxed{}}", "\\boxed{ }", "\\fbox{}", "\\boxed{$$}"] {
+    for part in [
+        "\\boxed{}",
+        "\\boxed{\\boxed{}}",
+        "\\boxed{ }",
+        "\\fbox{}",
+        "\\boxed{$$}",
+    ] {
         out.push(raw(Family::EmptyGroup, part, format!("The answer is {part}.")));
     }
     out
@@ -267,10 +311,22 @@ fn shotguns() -> Vec<Degenerate> {
         ("A..E", ["A", "B", "C", "D", "E"].map(str::to_owned).to_vec()),
         (
             "(A)..(E)",
-            ["(A)", "(B)", "(C)", "(D)", "(E)"].map(|l| format!("\\text{{{l}}}")).to_vec(),
+            ["(A)", "(B)", "(C)", "(D)", "(E)"]
+                .map(|l| format!("\\text{{{l}}}"))
+                .to_vec(),
         ),
     ] {
-        for sep in [", ", " ", " and ", " or ", "\\quad ", "\n", "; ", " \\text{ or } ", "$, $"] {
+        for sep in [
+            ", ",
+            " ",
+            " and ",
+            " or ",
+            "\\quad ",
+            "\n",
+            "; ",
+            " \\text{ or } ",
+            "$, $",
+        ] {
             let boxes: Vec<String> = values.iter().map(|v| format!("\\boxed{{{v}}}")).collect();
             out.push(raw(
                 Family::Shotgun,
@@ -284,7 +340,10 @@ fn shotguns() -> Vec<Degenerate> {
         out.push(boxed(Family::Shotgun, &format!("\\{{{}\\}}", values.join(", "))));
     }
     out.push(boxed(Family::Shotgun, "ABCDE"));
-    out.push(boxed(Family::Shotgun, "\\textbf{(A)}\\ \\textbf{(B)}\\ \\textbf{(C)}\\ \\textbf{(D)}\\ \\textbf{(E)}"));
+    out.push(boxed(
+        Family::Shotgun,
+        "\\textbf{(A)}\\ \\textbf{(B)}\\ \\textbf{(C)}\\ \\textbf{(D)}\\ \\textbf{(E)}",
+    ));
     out
 }
 
@@ -345,13 +404,18 @@ pub fn against(gold: &str) -> Vec<Degenerate> {
         "\\phantom{{}}",
     ] {
         // `{}` marks the gold; `{{}}` in `\phantom{{}}` is a literal brace pair.
-        let content = qualifier.replace("{{}}", "\u{0}").replace("{}", g).replace('\u{0}', &format!("{{{g}}}"));
+        let content = qualifier
+            .replace("{{}}", "\u{0}")
+            .replace("{}", g)
+            .replace('\u{0}', &format!("{{{g}}}"));
         out.push(boxed(Family::Hedge, &content));
     }
     out.push(Degenerate {
         family: Family::Draft,
         answer: "the gold boxed only inside <think>".to_owned(),
-        completion: format!("<think>\nThe answer is $\\boxed{{{g}}}$.\n</think>\nI am not sure of the answer."),
+        completion: format!(
+            "<think>\nThe answer is $\\boxed{{{g}}}$.\n</think>\nI am not sure of the answer."
+        ),
     });
     for final_box in [",", "\\text{and}", "\\text{Proved, as shown above}", "\\{,\\}"] {
         out.push(raw(
@@ -387,7 +451,11 @@ mod tests {
         assert!(built.len() > 40);
         assert!(built.iter().all(|d| d.completion.contains("\\frac{9}{7}")));
         // The gold's answer text, not its wrapper.
-        assert!(against("$\\boxed{5}$").iter().all(|d| !d.completion.contains("$$\\boxed")));
+        assert!(
+            against("$\\boxed{5}$")
+                .iter()
+                .all(|d| !d.completion.contains("$$\\boxed"))
+        );
         assert!(against("   ").is_empty());
     }
 
@@ -406,7 +474,11 @@ mod tests {
             .into_iter()
             .find(|d| d.answer == "the gold boxed only inside <think>")
             .expect("present");
-        let after = think_only.completion.rsplit("</think>").next().unwrap_or_default();
+        let after = think_only
+            .completion
+            .rsplit("</think>")
+            .next()
+            .unwrap_or_default();
         assert!(!after.contains("\\boxed"));
         assert!(think_only.completion.contains("\\boxed{12}"));
     }

@@ -69,7 +69,10 @@ fn prose_without_a_value_is_unparsable_or_wrong_never_right() {
         ("\\{1, 2\\}", "\\text{and}"),
         ("x^2 + 1", "\\text{,}"),
     ] {
-        assert!(!earns(gold, &format!("\\boxed{{{answer}}}")), "{answer:?} earned against {gold:?}");
+        assert!(
+            !earns(gold, &format!("\\boxed{{{answer}}}")),
+            "{answer:?} earned against {gold:?}"
+        );
     }
     assert!(unparsable("\\text{Proved, as shown above}"));
     assert!(unparsable("\\text{A, B}"));
@@ -80,14 +83,33 @@ fn prose_without_a_value_is_unparsable_or_wrong_never_right() {
 
 #[test]
 fn empty_groups_are_unparsable_and_the_empty_set_equals_only_itself() {
-    for answer in ["{}", "()", "[]", "(,)", "{,}", "\\{,\\}", "\\{;\\}", "\\left(\\right)"] {
+    for answer in [
+        "{}",
+        "()",
+        "[]",
+        "(,)",
+        "{,}",
+        "\\{,\\}",
+        "\\{;\\}",
+        "\\left(\\right)",
+    ] {
         assert!(unparsable(answer), "{answer:?}");
     }
     for empty in ["\\emptyset", "\\varnothing", "\\{\\}", "\\{ \\}", "∅"] {
         for other in ["\\emptyset", "\\varnothing", "\\{\\}"] {
             assert!(eq(empty, other), "{empty:?} vs {other:?}");
         }
-        for value in ["0", "12", "\\{0\\}", "(1, 2)", "[1, 2]", "x", "\\text{none}", "1, 2", "\\mathbb{R}"] {
+        for value in [
+            "0",
+            "12",
+            "\\{0\\}",
+            "(1, 2)",
+            "[1, 2]",
+            "x",
+            "\\text{none}",
+            "1, 2",
+            "\\mathbb{R}",
+        ] {
             assert!(!eq(value, empty), "gold {value:?} vs {empty:?}");
             assert!(!eq(empty, value), "gold {empty:?} vs {value:?}");
         }
@@ -96,7 +118,13 @@ fn empty_groups_are_unparsable_and_the_empty_set_equals_only_itself() {
 
 #[test]
 fn an_empty_set_gold_parses() {
-    for gold in ["\\emptyset", "\\varnothing", "$\\emptyset$", "\\{\\}", "\\boxed{\\varnothing}"] {
+    for gold in [
+        "\\emptyset",
+        "\\varnothing",
+        "$\\emptyset$",
+        "\\{\\}",
+        "\\boxed{\\varnothing}",
+    ] {
         assert!(verify(gold, gold, &opts()).is_ok_and(|e| e.equal), "{gold:?}");
     }
 }
@@ -145,7 +173,10 @@ fn placeholders_and_injections_earn_nothing() {
         "\\text{reward} = 1",
     ] {
         for gold in ["12", "\\frac{9}{7}", "C", "(1, 2)", "x + 1", "\\text{Evelyn}"] {
-            assert!(!earns(gold, &format!("\\boxed{{{answer}}}")), "{answer:?} vs {gold:?}");
+            assert!(
+                !earns(gold, &format!("\\boxed{{{answer}}}")),
+                "{answer:?} vs {gold:?}"
+            );
         }
     }
 }
@@ -159,7 +190,10 @@ fn the_last_box_wins_over_drafts_followed_by_words() {
     assert!(earns("5", "\\boxed{3}. \\boxed{5}"));
     assert!(earns("5", "\\boxed{3}\n### Answer\n\\boxed{5}"));
     assert!(!earns("3", "\\boxed{3} **Final Answer** \\boxed{,}"));
-    assert!(!earns("3", "$\\boxed{3}$. So the final answer is $\\boxed{\\text{and}}$"));
+    assert!(!earns(
+        "3",
+        "$\\boxed{3}$. So the final answer is $\\boxed{\\text{and}}$"
+    ));
 }
 
 #[test]
@@ -198,7 +232,10 @@ fn hedged_boxes_and_candidate_lists_are_wrong_against_a_single_gold() {
     for sep in [", ", " ", " and ", " or ", "\\quad ", "\n"] {
         let shotgun = every.join(sep);
         for gold in ["0", "7", "20", "1, 2"] {
-            assert!(!earns(gold, &shotgun), "every integer by {sep:?} against {gold:?}");
+            assert!(
+                !earns(gold, &shotgun),
+                "every integer by {sep:?} against {gold:?}"
+            );
         }
     }
     let letters = "\\boxed{A}, \\boxed{B}, \\boxed{C}, \\boxed{D}, \\boxed{E}";
@@ -258,7 +295,10 @@ fn qualifiers_change_the_claim() {
         "\\text{maybe } 12",
         "\\neg 12",
     ] {
-        assert!(!earns("12", &format!("\\boxed{{{hedge}}}")), "{hedge:?} earned against 12");
+        assert!(
+            !earns("12", &format!("\\boxed{{{hedge}}}")),
+            "{hedge:?} earned against 12"
+        );
     }
     // Two different hedges are different claims; the same hedge is itself.
     assert!(!eq("\\text{at least } 12", "\\text{at most } 12"));

@@ -10,8 +10,8 @@ use super::ParseError;
 use super::ast::{BigOp, Func, Literal, RelOp};
 use super::limits::MAX_TOKENS;
 use commands::{
-    NOT_WORDS, PERCENT_WORDS, QUALIFIER_WORDS, command_token, is_space_command, is_text_command, is_transparent,
-    is_unit_word, word_token,
+    NOT_WORDS, PERCENT_WORDS, QUALIFIER_WORDS, command_token, is_space_command, is_text_command,
+    is_transparent, is_unit_word, word_token,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -325,7 +325,11 @@ impl Lexer<'_> {
         }
         let rest = &self.src[self.pos..];
         let rest = rest.trim_start_matches([' ', '\n', '\t']);
-        let Some(inner) = rest.strip_prefix('{').and_then(|r| r.split_once('}')).map(|(i, _)| i) else {
+        let Some(inner) = rest
+            .strip_prefix('{')
+            .and_then(|r| r.split_once('}'))
+            .map(|(i, _)| i)
+        else {
             return false;
         };
         let unit = inner.trim_matches(|c: char| c == '~' || c.is_whitespace());

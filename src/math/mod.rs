@@ -13,6 +13,8 @@ mod bounds;
 mod compare;
 mod eval;
 mod extract;
+#[cfg(test)]
+mod integrity_tests;
 mod lexer;
 mod limits;
 mod matrices;
@@ -20,8 +22,6 @@ mod parser;
 mod rational;
 mod render;
 mod sets;
-#[cfg(test)]
-mod integrity_tests;
 #[cfg(test)]
 mod tests;
 

@@ -90,7 +90,9 @@ fn text_answer(tokens: &[Spanned]) -> Option<String> {
             _ => return None,
         }
     }
-    let has_word = tokens.iter().any(|(t, _)| matches!(t, Tok::Word(_) | Tok::Hedge(_)));
+    let has_word = tokens
+        .iter()
+        .any(|(t, _)| matches!(t, Tok::Word(_) | Tok::Hedge(_)));
     has_word.then(|| words.join(" "))
 }
 
@@ -111,7 +113,10 @@ fn drop_words(tokens: Vec<Spanned>) -> Result<Vec<Spanned>, ParseError> {
         if let (true, Tok::Num(_)) = (dropped, &tokens[i].0) {
             let ends_value = matches!(
                 out.last(),
-                Some((Tok::Num(_) | Tok::RParen | Tok::RBrack | Tok::RSet | Tok::Percent | Tok::Degree, _))
+                Some((
+                    Tok::Num(_) | Tok::RParen | Tok::RBrack | Tok::RSet | Tok::Percent | Tok::Degree,
+                    _
+                ))
             );
             if ends_value {
                 return Err(err(format!(

@@ -71,7 +71,10 @@ impl ProbeReport {
 pub fn probe(key: &[KeyedGold], policy: &Policy) -> ProbeReport {
     let mut by_gold: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for entry in key {
-        by_gold.entry(entry.gold.as_str()).or_default().push(entry.id.clone());
+        by_gold
+            .entry(entry.gold.as_str())
+            .or_default()
+            .push(entry.id.clone());
     }
     let shared = battery::content_free();
     let mut report = ProbeReport {
@@ -108,7 +111,11 @@ pub fn probe(key: &[KeyedGold], policy: &Policy) -> ProbeReport {
 
 /// `Ok(Some(method))` when the degenerate completion earns accuracy, `Err` when the gold
 /// itself cannot be judged.
-fn judge_one(gold: &str, attack: &Degenerate, policy: &Policy) -> Result<Option<Option<&'static str>>, String> {
+fn judge_one(
+    gold: &str,
+    attack: &Degenerate,
+    policy: &Policy,
+) -> Result<Option<Option<&'static str>>, String> {
     let item = RewardItem {
         id: None,
         prompt: None,
@@ -119,7 +126,8 @@ fn judge_one(gold: &str, attack: &Degenerate, policy: &Policy) -> Result<Option<
         signals: Signals::default(),
     };
     let judgement = judge(&item, policy).map_err(|error| error.message)?;
-    let earned = judgement.verdict.is_success() || judgement.components.get("accuracy").is_some_and(|a| *a > 0.0);
+    let earned =
+        judgement.verdict.is_success() || judgement.components.get("accuracy").is_some_and(|a| *a > 0.0);
     Ok(earned.then(|| match &judgement.details {
         Details::Math(math) => math.method,
         Details::Code(_) => None,
@@ -148,7 +156,10 @@ mod tests {
 
     #[test]
     fn ordinary_golds_are_not_flagged_and_every_pair_is_counted() {
-        let report = probe(&key(&["12", "\\frac{9}{7}", "(1, 2)", "C", "[2, 5)", "12"]), &r1());
+        let report = probe(
+            &key(&["12", "\\frac{9}{7}", "(1, 2)", "C", "[2, 5)", "12"]),
+            &r1(),
+        );
         assert_eq!(report.hits, Vec::new());
         assert_eq!(report.golds, 6);
         assert_eq!(report.distinct_golds, 5);
@@ -160,8 +171,17 @@ mod tests {
     fn an_empty_set_gold_is_flagged_by_the_empty_group_answers() {
         let report = probe(&key(&["\\emptyset", "7"]), &r1());
         assert!(!report.hits.is_empty());
-        assert!(report.hits.iter().all(|h| h.gold == "\\emptyset" && h.ids == ["e0"]));
-        assert!(report.hits.iter().all(|h| h.family == Family::EmptyGroup), "{:?}", report.hits);
+        assert!(
+            report
+                .hits
+                .iter()
+                .all(|h| h.gold == "\\emptyset" && h.ids == ["e0"])
+        );
+        assert!(
+            report.hits.iter().all(|h| h.family == Family::EmptyGroup),
+            "{:?}",
+            report.hits
+        );
         assert!(report.hits.iter().any(|h| h.answer == "\\{\\}"));
         assert_eq!(report.flagged_golds(), 1);
     }

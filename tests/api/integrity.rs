@@ -44,7 +44,11 @@ async fn probing_a_clean_answer_key_finds_no_gold_a_degenerate_answer_satisfies(
     assert_eq!(reply.body["golds"], 5);
     assert_eq!(reply.body["hits"], json!([]));
     assert_eq!(reply.body["flagged_golds"], 0);
-    assert!(reply.body["pairs"].as_u64().unwrap() > 5 * 150, "{}", reply.body["pairs"]);
+    assert!(
+        reply.body["pairs"].as_u64().unwrap() > 5 * 150,
+        "{}",
+        reply.body["pairs"]
+    );
 }
 
 #[tokio::test]
@@ -53,7 +57,11 @@ async fn probing_flags_the_empty_set_gold_that_empty_answers_satisfy_and_names_t
     upload(
         &app,
         "weak",
-        &[math_entry("solved", "7"), math_entry("no-solution", "\\emptyset"), math_entry("again", "\\varnothing")],
+        &[
+            math_entry("solved", "7"),
+            math_entry("no-solution", "\\emptyset"),
+            math_entry("again", "\\varnothing"),
+        ],
     )
     .await;
 
@@ -84,9 +92,13 @@ async fn probing_an_unknown_dataset_or_under_an_unknown_policy_is_refused() {
     assert_eq!(missing.status, 404, "{}", missing.body);
 
     upload(&app, "toy", &[math_entry("a", "1")]).await;
-    let bad_policy = app.post_json("/v1/datasets/toy/probe?policy=nope", &json!({})).await;
+    let bad_policy = app
+        .post_json("/v1/datasets/toy/probe?policy=nope", &json!({}))
+        .await;
     assert_eq!(bad_policy.status, 422, "{}", bad_policy.body);
-    let bad_version = app.post_json("/v1/datasets/toy/probe?version=0000", &json!({})).await;
+    let bad_version = app
+        .post_json("/v1/datasets/toy/probe?version=0000", &json!({}))
+        .await;
     assert_eq!(bad_version.status, 404, "{}", bad_version.body);
 }
 
@@ -138,7 +150,12 @@ async fn a_gold_sent_as_a_json_number_is_read_exactly_in_rewards_and_get_reward(
         .post_raw("/get_reward", "application/json", body.into_bytes())
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    assert_eq!(reply.body["extra_logs"]["accuracy"], json!([1.0, 0.0]), "{}", reply.body);
+    assert_eq!(
+        reply.body["extra_logs"]["accuracy"],
+        json!([1.0, 0.0]),
+        "{}",
+        reply.body
+    );
 }
 
 #[tokio::test]
@@ -165,11 +182,16 @@ async fn end_of_turn_tokens_after_the_answer_do_not_hide_it() {
 #[tokio::test]
 async fn content_free_boxes_earn_no_accuracy_over_http() {
     let app = spawn_app().await;
-    let items: Vec<Value> = ["\\boxed{,}", "\\boxed{\\text{and}}", "\\boxed{\\{,\\}}", "\\boxed{\\text{Proved, as shown above}}"]
-        .iter()
-        .enumerate()
-        .map(|(i, b)| math_item(&i.to_string(), &format!("<think>t</think> {b}"), "12"))
-        .collect();
+    let items: Vec<Value> = [
+        "\\boxed{,}",
+        "\\boxed{\\text{and}}",
+        "\\boxed{\\{,\\}}",
+        "\\boxed{\\text{Proved, as shown above}}",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, b)| math_item(&i.to_string(), &format!("<think>t</think> {b}"), "12"))
+    .collect();
     let reply = app.post_json("/v1/rewards", &json!({ "items": items })).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     for result in reply.body["results"].as_array().unwrap() {
