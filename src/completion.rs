@@ -6,11 +6,50 @@
 const THINK_OPEN: &str = "<think>";
 const THINK_CLOSE: &str = "</think>";
 
-/// The text after the last `</think>`, or the whole completion when there is no closing tag.
+/// End-of-turn and end-of-text tokens of the chat templates in use (ChatML, Llama 3, GPT-2,
+/// SentencePiece, DeepSeek-R1, Gemma, Phi). A trainer that decodes with
+/// `skip_special_tokens=False` leaves them after the answer; they are not part of it.
+const END_TOKENS: &[&str] = &[
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<|end_of_text|>",
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<|end|>",
+    "</s>",
+    "<eos>",
+    "<end_of_turn>",
+    "<｜end▁of▁sentence｜>",
+    "<|end▁of▁sentence|>",
+];
+
+/// The completion without the chat template's special tokens at its end (`<|im_end|>`,
+/// `</s>`, … possibly repeated, with whitespace between them). The one place both verifiers
+/// get this from: the math box and the code fence are found in what is left
+/// (docs/semantics.md, "Special tokens").
+pub fn strip_end_tokens(completion: &str) -> &str {
+    let mut rest = completion;
+    let mut stripped = false;
+    loop {
+        let trimmed = rest.trim_end();
+        match END_TOKENS.iter().find_map(|token| trimmed.strip_suffix(token)) {
+            Some(shorter) => {
+                rest = shorter;
+                stripped = true;
+            }
+            None if stripped => return trimmed,
+            None => return completion,
+        }
+    }
+}
+
+/// The text after the last `</think>`, or the whole completion when there is no closing tag,
+/// without the special tokens at its end ([`strip_end_tokens`]).
 ///
 /// The *last* closing tag is used so that a completion which closes its reasoning twice cannot
 /// smuggle an answer out of the reasoning by closing it early.
 pub fn answer_part(completion: &str) -> &str {
+    let completion = strip_end_tokens(completion);
     match completion.rfind(THINK_CLOSE) {
         Some(at) => &completion[at + THINK_CLOSE.len()..],
         None => completion,
@@ -53,6 +92,7 @@ impl FormatViolation {
 /// `think_opened_in_prompt` is for chat templates that end the prompt with `<think>`: the
 /// completion then starts inside the reasoning and must contain no opening tag of its own.
 pub fn check_format(completion: &str, think_opened_in_prompt: bool) -> Result<(), FormatViolation> {
+    let completion = strip_end_tokens(completion);
     let opens = completion.matches(THINK_OPEN).count();
     let closes = completion.matches(THINK_CLOSE).count();
     let expected_opens = usize::from(!think_opened_in_prompt);
@@ -132,6 +172,37 @@ mod tests {
             "<|im_start|>assistant\n<think>\n\n</think>\n\n"
         ));
         assert!(!prompt_opens_think("<|im_start|>assistant\n"));
+    }
+
+    #[test]
+    fn special_tokens_at_the_end_are_not_part_of_the_answer() {
+        assert_eq!(
+            answer_part("<think>a</think> \\boxed{5}<|im_end|>"),
+            " \\boxed{5}"
+        );
+        assert_eq!(
+            answer_part("<think>a</think> 5 <|eot_id|>\n<|endoftext|> \n"),
+            " 5"
+        );
+        assert_eq!(answer_part("<think>a</think>5</s></s>"), "5");
+        assert_eq!(answer_part("<think>a</think>5<｜end▁of▁sentence｜>"), "5");
+        assert_eq!(answer_part("<think>a</think>5<|im_end|>\n<|im_end|>"), "5");
+        // Only at the end: a token inside the text stays, and so does unrelated trailing text.
+        assert_eq!(
+            answer_part("<think>a</think>5<|im_end|> more"),
+            "5<|im_end|> more"
+        );
+        assert_eq!(answer_part("<think>a</think> x < 5 "), " x < 5 ");
+        assert_eq!(strip_end_tokens("<|im_end|>"), "");
+    }
+
+    #[test]
+    fn a_completion_of_only_special_tokens_after_the_reasoning_has_an_empty_answer() {
+        assert_eq!(
+            check_format("<think>r</think> <|im_end|>", false),
+            Err(FormatViolation::EmptyAnswer)
+        );
+        assert_eq!(check_format("<think>r</think> 4<|im_end|>", false), Ok(()));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The `verdict` command line: `serve` runs the reward service, `check` grades a file offline,
-//! and `migrate`, `db stats`, `prune` and `runs keep` look after the audit store.
+//! `probe` runs the reward-hacking battery against an answer key, and `migrate`, `db stats`, `prune` and `runs keep` look after the audit store.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -97,6 +97,27 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Run the reward-hacking battery (content-free answers such as `\boxed{,}`, hedges,
+    /// every small integer boxed…) against an answer key and list every gold a degenerate
+    /// answer would satisfy. Exits with status 1 when one does.
+    Probe {
+        /// A registered dataset; its newest version unless `--version` names one.
+        #[arg(long, required_unless_present = "answers", conflicts_with = "answers")]
+        dataset: Option<String>,
+        #[arg(long, requires = "dataset")]
+        version: Option<String>,
+        /// A JSONL answer key in any shape `datasets import` reads (native, math500, gsm8k).
+        #[arg(long)]
+        answers: Option<PathBuf>,
+        /// The shape of `--answers`; detected from its first line when absent.
+        #[arg(long, requires = "answers")]
+        shape: Option<String>,
+        /// Reward policy to judge under.
+        #[arg(long, default_value = verdict::reward::DEFAULT_POLICY)]
+        policy: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Re-judge every stored submission of a run with today's verifier and policies and
     /// report the verdicts that flipped. Resumes the run's unfinished job if there is one.
     Reverify {
@@ -176,6 +197,23 @@ fn main() -> anyhow::Result<()> {
             server,
         } => eval_report(&run_id, &k, ChartPaths { svg, png }, &server),
         Command::Reverify { run_id, server } => reverify(&run_id, &server),
+        Command::Probe {
+            dataset,
+            version,
+            answers,
+            shape,
+            policy,
+            server,
+        } => probe(
+            ProbeSource {
+                dataset,
+                version,
+                answers,
+                shape,
+            },
+            &policy,
+            &server,
+        ),
         Command::Serve(args) => serve(args),
         Command::Check {
             input,
@@ -324,6 +362,91 @@ fn datasets(command: DatasetsCommand) -> anyhow::Result<()> {
     }
 }
 
+/// What `verdict probe` reads: a registered dataset (version) or an answer-key file.
+struct ProbeSource {
+    dataset: Option<String>,
+    version: Option<String>,
+    answers: Option<PathBuf>,
+    shape: Option<String>,
+}
+
+fn probe(source: ProbeSource, policy_name: &str, server: &ServerArgs) -> anyhow::Result<()> {
+    let config = Config::load(server).context("invalid configuration")?;
+    let policy = config
+        .policies
+        .get(policy_name)
+        .with_context(|| format!("unknown policy `{policy_name}`"))?;
+    let (label, entries) = match (&source.answers, &source.dataset.clone()) {
+        (Some(file), _) => {
+            let shape = source
+                .shape
+                .as_deref()
+                .map(|s| {
+                    verdict::dataset::Shape::from_name(s).with_context(|| format!("unknown shape `{s}`"))
+                })
+                .transpose()?;
+            let text =
+                std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let dataset = verdict::api::parse_dataset("answers", &text, shape)
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.field.unwrap_or_default(), e.message))?;
+            (file.display().to_string(), dataset.entries)
+        }
+        (None, Some(name)) => with_store(server, |store, _| async move {
+            let version = match source.version {
+                Some(version) => version,
+                None => store
+                    .dataset_versions(Some(name))
+                    .await?
+                    .first()
+                    .map(|v| v.version.clone())
+                    .with_context(|| format!("no dataset `{name}`"))?,
+            };
+            let entries = store.dataset_entries(name, &version).await?;
+            anyhow::ensure!(!entries.is_empty(), "no dataset version `{name}@{version}`");
+            Ok((format!("{name}@{version}"), entries))
+        })?,
+        (None, None) => anyhow::bail!("name a `--dataset` or an `--answers` file"),
+    };
+    let (golds, skipped) = verdict::api::math_golds(&entries);
+    let report = verdict::reward::probe::probe(&golds, &policy);
+    println!(
+        "probed {label}: {} math golds ({} distinct, {skipped} other entries skipped), {} pairs judged under `{policy_name}`",
+        report.golds, report.distinct_golds, report.pairs
+    );
+    for hit in &report.hits {
+        println!(
+            "FLAGGED {}: gold {:?} is satisfied by {:?} ({}, method {})",
+            hit.ids.join(","),
+            hit.gold,
+            hit.answer,
+            serde_json::to_value(hit.family)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            hit.method.unwrap_or("-")
+        );
+    }
+    for invalid in &report.invalid_golds {
+        println!(
+            "INVALID {}: gold {:?} cannot be judged: {}",
+            invalid.ids.join(","),
+            invalid.gold,
+            invalid.message
+        );
+    }
+    let flagged = report.flagged_golds();
+    if flagged == 0 {
+        println!("clean: no gold rewards a degenerate answer");
+        Ok(())
+    } else {
+        println!(
+            "{flagged} of {} distinct golds reward a degenerate answer",
+            report.distinct_golds
+        );
+        anyhow::bail!("{flagged} golds reward a degenerate answer")
+    }
+}
+
 /// Where `eval-report` writes its chart; unset paths default to `eval-RUN.{svg,png}`.
 struct ChartPaths {
     svg: Option<PathBuf>,
@@ -393,10 +516,10 @@ fn reverify(run_id: &str, server: &ServerArgs) -> anyhow::Result<()> {
 }
 
 /// Runs `work` with the configured store, migrated, on a small runtime.
-fn with_store<F, Fut>(args: &ServerArgs, work: F) -> anyhow::Result<()>
+fn with_store<F, Fut, T>(args: &ServerArgs, work: F) -> anyhow::Result<T>
 where
     F: FnOnce(Store, Config) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
     let config = Config::load(args).context("invalid configuration")?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

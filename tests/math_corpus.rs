@@ -1,6 +1,7 @@
 //! Corpus tests for `verdict::math`: peer test suites (Math-Verify, hendrycks/math),
 //! GitHub issue cases, our feature probes, MATH-500 and GSM8K self-consistency, and the
-//! pathological inputs of DESIGN §3. Data lives in `../shared/data/math/`.
+//! pathological inputs of docs/semantics.md ("Bounds"), and the reward-hacking battery.
+//! Data lives in `../shared/data/math/`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -103,7 +104,7 @@ fn run_peer_case(case: &Value) -> bool {
     }
 }
 
-/// Ids where DESIGN §3 deliberately differs from the peer, with their reasons, read from
+/// Ids where docs/semantics.md deliberately differs from the peer, with their reasons, read from
 /// the checked-in table (compiled in, so the list and the test cannot drift apart).
 fn disagreements() -> HashMap<String, String> {
     include_str!("math_disagreements.md")
@@ -165,7 +166,7 @@ fn peer_cases_agree_except_documented_design_differences() {
     // anything else is a bug to fix, not a number to tolerate.
     assert!(
         unexpected.is_empty(),
-        "unlisted peer cases disagree (fix them, or list them with a DESIGN §3 reason): {unexpected:#?}"
+        "unlisted peer cases disagree (fix them, or list them with a docs/semantics.md reason): {unexpected:#?}"
     );
 }
 
@@ -225,7 +226,7 @@ fn feature_probes_all_match_intended_verdicts() {
 
 /// MATH-500 rows whose answer is truly equal to the next row's answer.
 const MATH500_EQUAL_NEIGHBOURS: &[&str] = &[
-    // "5" and "x=5": a labelled equation is its value (DESIGN §3).
+    // "5" and "x=5": a labelled equation is its value (docs/semantics.md, "Equations").
     "test/algebra/1837.json",
 ];
 
@@ -358,4 +359,89 @@ fn pathological_inputs_return_quickly() {
         start.elapsed()
     );
     assert!(ex.is_some());
+}
+
+/// Every gold of the public corpora, with where it comes from: MATH-500 and GSM8K answers,
+/// and the golds of the peer, issue and probe cases.
+fn corpus_golds() -> Vec<verdict::reward::probe::KeyedGold> {
+    use verdict::reward::probe::KeyedGold;
+    let mut golds = Vec::new();
+    for row in load("math500.jsonl") {
+        golds.push(KeyedGold {
+            id: field(&row, "unique_id").to_owned(),
+            gold: field(&row, "answer").to_owned(),
+        });
+    }
+    for (i, row) in load("gsm8k_test.jsonl").iter().enumerate() {
+        let n = field(row, "answer")
+            .rsplit("####")
+            .next()
+            .unwrap_or_default()
+            .trim();
+        golds.push(KeyedGold {
+            id: format!("gsm8k-{i}"),
+            gold: n.to_owned(),
+        });
+    }
+    for file in ["peer_cases.jsonl", "issue_cases.jsonl", "feature_probes.jsonl"] {
+        for case in load(file) {
+            let gold = field(&case, "gold");
+            if !gold.trim().is_empty() {
+                golds.push(KeyedGold {
+                    id: field(&case, "id").to_owned(),
+                    gold: gold.to_owned(),
+                });
+            }
+        }
+    }
+    golds
+}
+
+/// The reward-hacking battery (`verdict::math::battery`: content-free answers, shotguns and
+/// hedges built from each gold) judged through the real reward path under `r1`, full
+/// completions, against every public gold: none may earn accuracy.
+#[test]
+fn the_reward_hacking_battery_earns_nothing_against_any_corpus_gold() {
+    let policy = verdict::reward::Policy::new(
+        verdict::reward::DEFAULT_POLICY,
+        verdict::reward::PolicyConfig::default(),
+    )
+    .expect("the built-in policy");
+    let golds = corpus_golds();
+    let report = verdict::reward::probe::probe(&golds, &policy);
+    println!(
+        "battery: {} pairs judged over {} golds ({} distinct, {} unparsable golds skipped); {} rewarded",
+        report.pairs,
+        report.golds,
+        report.distinct_golds,
+        report.invalid_golds.len(),
+        report.hits.len()
+    );
+    for invalid in &report.invalid_golds {
+        println!(
+            "  skipped gold {:?} ({}): {}",
+            invalid.gold,
+            invalid.ids.join(","),
+            invalid.message
+        );
+    }
+    for hit in &report.hits {
+        println!(
+            "  HOLE {:?} earns against {:?} ({:?}, method {:?})",
+            hit.answer, hit.gold, hit.family, hit.method
+        );
+    }
+    assert!(report.distinct_golds > 800, "{}", report.distinct_golds);
+    assert!(report.pairs > 100_000, "{}", report.pairs);
+    // The golds that cannot be judged are prose in the peer and issue files, never MATH-500
+    // or GSM8K ones.
+    assert!(
+        report.invalid_golds.iter().all(|g| g
+            .ids
+            .iter()
+            .all(|id| !id.starts_with("test/") && !id.starts_with("gsm8k-"))),
+        "{:?}",
+        report.invalid_golds
+    );
+    assert!(report.hits.is_empty(), "{} rewarded", report.hits.len());
 }

@@ -19,8 +19,123 @@ use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::rewards::parse_item;
 use crate::dataset::{Dataset, EntryRef, Shape};
-use crate::reward::ItemError;
+use crate::reward::probe::{KeyedGold, ProbeReport};
+use crate::reward::{ItemError, RewardItem, Task};
 use crate::store::{self, DatasetVersion, Registered, StoredEntry};
+
+/// `POST /v1/datasets/{name}/probe`: what the reward-hacking battery found in one version.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProbeResponse {
+    pub name: String,
+    pub version: String,
+    pub policy: String,
+    /// Entries that are not math tasks (code), which the battery does not probe.
+    pub skipped_entries: usize,
+    /// Distinct golds that a degenerate answer satisfies; 0 is a clean key.
+    pub flagged_golds: usize,
+    #[serde(flatten)]
+    pub report: ProbeReport,
+}
+
+/// The query of `POST /v1/datasets/{name}/probe`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeQuery {
+    /// The version to probe; the newest when absent.
+    version: Option<String>,
+    /// The reward policy to judge under; `r1` when absent.
+    policy: Option<String>,
+}
+
+/// The math golds of a dataset's entries, decoded exactly as `/v1/rewards` decodes a task,
+/// and how many entries are something else (code tasks).
+pub fn math_golds(entries: &[StoredEntry]) -> (Vec<KeyedGold>, usize) {
+    let mut golds = Vec::with_capacity(entries.len());
+    let mut skipped = 0;
+    for entry in entries {
+        match parse_item(json!({ "completion": "", "task": entry.task })) {
+            Ok(RewardItem {
+                task: Task::Math { answer },
+                ..
+            }) => golds.push(KeyedGold {
+                id: entry.id.clone(),
+                gold: answer,
+            }),
+            _ => skipped += 1,
+        }
+    }
+    (golds, skipped)
+}
+
+/// Runs the reward-hacking battery (content-free and shotgun answers) against every math gold
+/// of a registered dataset version and lists each gold a degenerate answer would satisfy, with
+/// the answer and the rule that accepted it. Read-only; CPU-bound, on a blocking thread.
+#[utoipa::path(
+    post,
+    operation_id = "probe_dataset",
+    path = "/v1/datasets/{name}/probe",
+    params(("name" = String, Path, description = "The dataset name"), ProbeQuery),
+    responses(
+        (status = 200, description = "The battery's findings; `hits` empty for a clean key", body = ProbeResponse),
+        (status = 404, description = "No such dataset or version", body = ErrorBody),
+        (status = 422, description = "Unknown policy or query parameter", body = ErrorBody),
+    )
+)]
+pub async fn probe(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    query: Result<Query<ProbeQuery>, QueryRejection>,
+) -> Result<Json<ProbeResponse>, ApiError> {
+    let Query(query) = query.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_query",
+            rejection.body_text(),
+        )
+    })?;
+    let policy_name = query
+        .policy
+        .clone()
+        .unwrap_or_else(|| crate::reward::DEFAULT_POLICY.to_owned());
+    let policy = state.policy(query.policy.as_deref())?;
+    let store = state.recorder.store();
+    let version = match query.version {
+        Some(version) => version,
+        None => store
+            .dataset_versions(Some(&name))
+            .await?
+            .first()
+            .map(|v| v.version.clone())
+            .ok_or_else(|| {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no dataset `{name}`"))
+            })?,
+    };
+    let entries = state.datasets.entries(store, &name, &version).await?;
+    if entries.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no dataset version `{name}@{version}`"),
+        ));
+    }
+    let mut entries: Vec<StoredEntry> = entries.values().cloned().collect();
+    entries.sort_by(|a, b| a.id.cmp(&b.id));
+    let (report, skipped_entries) = tokio::task::spawn_blocking(move || {
+        let (golds, skipped) = math_golds(&entries);
+        (crate::reward::probe::probe(&golds, &policy), skipped)
+    })
+    .await
+    .map_err(|error| ApiError::internal(&error))?;
+    Ok(Json(ProbeResponse {
+        name,
+        version,
+        policy: policy_name,
+        skipped_entries,
+        flagged_golds: report.flagged_golds(),
+        report,
+    }))
+}
 
 /// Dataset versions kept in memory for entry resolution.
 const CACHED_VERSIONS: usize = 32;

@@ -19,8 +19,10 @@ const MAX_ANSWER_BYTES: usize = 256 * 1024;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "gold": "\\dfrac{9}{7}", "prediction": "\\boxed{\\frac{18}{14}}" }))]
 pub struct VerifyRequest {
-    /// The reference answer as a dataset writes it (`\dfrac{9}{7}`, `$x=3$`, `0.5`).
+    /// The reference answer as a dataset writes it (`\dfrac{9}{7}`, `$x=3$`, `0.5`); a JSON
+    /// number is read as written, every digit kept.
     #[schema(pattern = r"\S")]
+    #[serde(deserialize_with = "super::answer_text::string_or_number")]
     pub gold: String,
     /// The predicted answer (a `\boxed{}` wrapper is allowed).
     pub prediction: String,

@@ -2,6 +2,7 @@
 //! (body limit, deadline, concurrency limit, tracing, metrics). Handlers stay thin: decode,
 //! call the domain, encode.
 
+mod answer_text;
 mod audit;
 mod auth;
 mod code_run;
@@ -41,7 +42,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
-pub use datasets::parse_and_check as parse_dataset;
+pub use datasets::{math_golds, parse_and_check as parse_dataset};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use evaluation::parse_ks;
 pub use rewards::parse_item;
@@ -129,6 +130,7 @@ impl AppState {
         datasets::upload,
         datasets::list,
         datasets::get,
+        datasets::probe,
         evaluation::metrics,
         run_jobs::start,
         run_jobs::status,
@@ -202,6 +204,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ui::router())
         .route("/v1/datasets", post(datasets::upload).get(datasets::list))
         .route("/v1/datasets/{name}", get(datasets::get))
+        .route("/v1/datasets/{name}/probe", post(datasets::probe))
         .route("/v1/runs/{run_id}/metrics", get(evaluation::metrics))
         .route(
             "/v1/runs/{run_id}/reverify",

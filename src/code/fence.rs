@@ -87,6 +87,23 @@ mod tests {
     }
 
     #[test]
+    fn a_fence_followed_by_end_of_turn_tokens_is_found_in_the_answer_part() {
+        use crate::completion::answer_part;
+        let completion = "<think>r</think>\n```python\nprint(1)\n```<|im_end|>";
+        assert_eq!(
+            extract_code(answer_part(completion), PY).as_deref(),
+            Some("print(1)\n")
+        );
+        let completion = "<think>r</think>```python\nprint(2)\n```\n<|endoftext|>\n<|endoftext|>";
+        assert_eq!(
+            extract_code(answer_part(completion), PY).as_deref(),
+            Some("print(2)\n")
+        );
+        // Without the shared stripping the closing line would carry the token as its info string.
+        assert_eq!(extract_code("```python\nprint(1)\n```<|im_end|>", PY), None);
+    }
+
+    #[test]
     fn a_longer_fence_can_contain_a_shorter_one() {
         let text = "````python\ns = '''\n```\n'''\n````\n";
         assert_eq!(extract_code(text, PY).as_deref(), Some("s = '''\n```\n'''\n"));

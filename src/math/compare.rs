@@ -1,4 +1,4 @@
-//! The equivalence rules of DESIGN §3, applied to two parsed answers.
+//! The equivalence rules of docs/semantics.md, applied to two parsed answers.
 //!
 //! Normalisation first (a labelled equation `x = 3` is its value, `±` is the set of both
 //! values), then dispatch on the shape of the two answers: text, hedges, real sets
@@ -56,8 +56,9 @@ fn compare_depth(g: &Expr, p: &Expr, opts: &MathOptions, depth: u32) -> Verdict 
             Expr::Tuple(_, _, items) if items.len() == a.len() && a.len() > 1 => {
                 (a.iter().zip(items).all(|(x, y)| rec(x, y)), "tuple")
             }
-            // A single answer is the one-element set (duplicates ignored).
-            _ => (a.iter().all(|x| rec(x, other)), "set"),
+            // A single answer is the one-element set (duplicates ignored). Never vacuously:
+            // the empty set equals only the empty set (docs/semantics.md, "No value, no reward").
+            _ => (!a.is_empty() && a.iter().all(|x| rec(x, other)), "set"),
         },
         (Expr::Tuple(go, gc, a), Expr::Tuple(po, pc, b)) => (
             go == po && gc == pc && a.len() == b.len() && a.iter().zip(b).all(|(x, y)| rec(x, y)),
@@ -130,8 +131,23 @@ pub fn is_label(e: &Expr) -> bool {
     }
 }
 
+/// Is `label` the name of `value` in `label = value`? Only when the value does not use every
+/// variable of the label: `y = 2x + 1` and `f(x) = x^2` name their right-hand side, while
+/// `x = 2x + 1` is an equation in `x`, never its right-hand side (docs/semantics.md,
+/// "Equations").
+fn names(label: &Expr, value: &Expr) -> bool {
+    if !is_label(label) || is_label(value) {
+        return false;
+    }
+    let (mut named, mut used) = (Vec::new(), Vec::new());
+    label.collect_vars(&mut named);
+    value.collect_vars(&mut used);
+    named.iter().any(|v| !used.contains(v))
+}
+
 /// `x = 3` is 3 and `y = 2x + 1` is `2x + 1` unless compared with another equation;
-/// `x = 1 + 2 = 3` is `x = 3`; `x \in S` is `S`.
+/// `x = 1 + 2 = 3` is `x = 3`; `x \in S` is `S`. An equation whose label occurs in its
+/// value (`x = 2x + 1`) stays an equation.
 fn unlabel(e: &Expr, other_is_equation: bool) -> Expr {
     match e {
         Expr::Rel(items, ops) if ops.len() == 1 && ops[0] == RelOp::In && is_label(&items[0]) => {
@@ -143,10 +159,10 @@ fn unlabel(e: &Expr, other_is_equation: bool) -> Expr {
                 return e.clone();
             }
             if !other_is_equation {
-                if is_label(l) && !is_label(r) {
+                if names(l, r) {
                     return r.clone();
                 }
-                if is_label(r) && !is_label(l) {
+                if names(r, l) {
                     return l.clone();
                 }
             }
@@ -399,7 +415,7 @@ fn terminates(x: &BigRational) -> bool {
     d == BigInt::from(1)
 }
 
-/// DESIGN §3: a decimal with ≥ 3 significant digits equals a non-terminating value iff it
+/// The rounding rule (docs/semantics.md): a decimal with ≥ 3 significant digits equals a non-terminating value iff it
 /// is that value correctly rounded at the digits shown. Returns the verdict and its method.
 ///
 /// Rational values are decided exactly, and so are irrational values that `bounds` can

@@ -332,7 +332,7 @@ fn eval_depth(e: &Expr, env: Env<'_>, depth: u32, fuel: &Cell<u64>) -> R<Value> 
             binomial(&n, &k).map(Value::rational)
         }
         Expr::Percent(a) => ev(a)?.div(&Value::rational(q(100))),
-        // The degree mark is dropped (DESIGN §3); trig arguments are handled above.
+        // The degree mark is dropped (docs/semantics.md, "Units"); trig arguments are handled above.
         Expr::Degrees(a) => ev(a),
         Expr::Series(op, var, parts) => {
             let [lo, hi, body] = &**parts;

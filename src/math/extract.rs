@@ -7,38 +7,6 @@
 use super::limits::MAX_COMPLETION_BYTES;
 use super::{AnswerSource, Extraction, MathOptions};
 
-/// Words that signal a revision or hedge between two boxes: the boxes are then
-/// alternatives, and only the last one counts.
-const HEDGE_WORDS: &[&str] = &[
-    "no",
-    "not",
-    "wait",
-    "but",
-    "actually",
-    "instead",
-    "wrong",
-    "incorrect",
-    "mistake",
-    "oops",
-    "hmm",
-    "check",
-    "recheck",
-    "again",
-    "correction",
-    "however",
-    "alternatively",
-    "maybe",
-    "perhaps",
-    "try",
-    "retry",
-    "hence",
-    "therefore",
-    "thus",
-    "so",
-    "first",
-    "then",
-];
-
 /// The longest text between two boxes that still reads as "box, connective, box".
 const MAX_CONNECTIVE_BYTES: usize = 60;
 
@@ -154,19 +122,67 @@ fn unwrap_nested(mut content: &str) -> &str {
     content.trim()
 }
 
+/// Is the text between two boxes a pure connective: spaces, `,`, `;`, `and`, `or`, `&`,
+/// Markdown emphasis, spacing commands (`\quad`, `\,`, `\\`), math delimiters (`$`, `\(`,
+/// `\]`…) and `\text{and}`? Any other word or symbol (`**Final Answer**`, `wait`, `.`)
+/// makes the earlier box a draft and the last box the answer (docs/semantics.md, "The last
+/// box is the answer"). `or` joins too: `\boxed{1} or \boxed{2}` is the hedge `1 or 2`,
+/// which is wrong against a single gold, not the free pick of its last box.
 fn is_connective(between: &str) -> bool {
     if between.len() > MAX_CONNECTIVE_BYTES {
         return false;
     }
-    !between
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .filter(|w| !w.is_empty())
-        .any(|w| HEDGE_WORDS.contains(&w.to_ascii_lowercase().as_str()))
+    let b = between.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' | b';' | b'$' | b'&' | b'~' | b'*' => i += 1,
+            b'\\' => {
+                let rest = &between[i + 1..];
+                let name_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+                if name_len == 0 {
+                    // `\(` `\)` `\[` `\]` `\,` `\;` `\:` `\!` `\ ` `\\`
+                    match rest.bytes().next() {
+                        Some(b'(' | b')' | b'[' | b']' | b',' | b';' | b':' | b'!' | b' ' | b'\\') => i += 2,
+                        _ => return false,
+                    }
+                    continue;
+                }
+                let name = &rest[..name_len];
+                i += 1 + name_len;
+                match name {
+                    "quad" | "qquad" | "enspace" | "hfill" | "newline" => {}
+                    "text" | "textbf" | "textit" | "mbox" | "textrm" | "mathrm" => {
+                        // `\text{ and }`: the group must itself be a connective word.
+                        let group = &between[i..];
+                        let Some(inner) = group.strip_prefix('{').and_then(|g| g.split_once('}')) else {
+                            return false;
+                        };
+                        if !is_connective(inner.0) {
+                            return false;
+                        }
+                        i += 1 + inner.0.len() + 1;
+                    }
+                    _ => return false,
+                }
+            }
+            c if c.is_ascii_alphabetic() => {
+                let word_len = between[i..].bytes().take_while(u8::is_ascii_alphabetic).count();
+                let word = &between[i..i + word_len];
+                if !(word.eq_ignore_ascii_case("and") || word.eq_ignore_ascii_case("or")) {
+                    return false;
+                }
+                i += word_len;
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Join the trailing run of pieces that are separated only by connectives ("and", ",",
 /// `\quad`): `\boxed{2} and \boxed{3}` is the answer `2, 3`, while
-/// `\boxed{3}, no wait, \boxed{5}` is `5`.
+/// `\boxed{3}, no wait, \boxed{5}` and `\boxed{3} **Final Answer** \boxed{5}` are `5`.
 fn join_tail(s: &str, spans: &[(usize, usize, &str)]) -> String {
     let Some(last) = spans.len().checked_sub(1) else {
         return String::new();
@@ -386,7 +402,7 @@ pub fn answer_text(s: &str) -> String {
 
 /// The text after the last `\boxed{` when that box is never closed (`\boxed{x = 3`), for
 /// reading a *gold* answer that would otherwise be unparsable. Predictions never get this
-/// leniency: an unclosed box in a completion is `no_answer` (DESIGN §3).
+/// leniency: an unclosed box in a completion is `no_answer` (docs/semantics.md, "Extraction").
 pub fn unclosed_box_content(s: &str) -> Option<String> {
     if !(s.contains("\\boxed") || s.contains("\\fbox")) {
         return None;

@@ -10,8 +10,8 @@ use super::ParseError;
 use super::ast::{BigOp, Func, Literal, RelOp};
 use super::limits::MAX_TOKENS;
 use commands::{
-    NOT_WORDS, PERCENT_WORDS, command_token, is_space_command, is_text_command, is_transparent, is_unit_word,
-    word_token,
+    NOT_WORDS, PERCENT_WORDS, QUALIFIER_WORDS, command_token, is_space_command, is_text_command,
+    is_transparent, is_unit_word, word_token,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +71,13 @@ pub enum Tok {
     Begin,
     End,
     Ellipsis,
+    /// `\neg`, `\lnot`.
     Not,
+    /// A negating or qualifying word (`not`, `at least`, `about`): the answer after it is a
+    /// hedge, never the value itself; the whole answer when it is all words.
+    Hedge(String),
+    /// `\emptyset`, `\varnothing`, `∅`.
+    EmptySet,
 }
 
 /// A token and the byte offset where it starts (for error messages).
@@ -224,6 +230,7 @@ impl Lexer<'_> {
             '−' | '–' => Tok::Minus,
             '√' => Tok::Sqrt,
             'π' => Tok::Pi,
+            '∅' => Tok::EmptySet,
             '∪' => Tok::Cup,
             '∩' => Tok::Cap,
             '∈' => Tok::Rel(RelOp::In),
@@ -282,15 +289,70 @@ impl Lexer<'_> {
                 || lower == "or"
                 || PERCENT_WORDS.contains(&lower.as_str())
                 || NOT_WORDS.contains(&lower.as_str())
+                || QUALIFIER_WORDS.contains(&lower.as_str())
                 || is_unit_word(&lower)
+                || (run.len() >= 3 && self.object_word_position(start))
             {
                 return self.push(word_token(&lower), start);
             }
+        }
+        // `-5^\circ C`, `20°F`: the scale after a degree mark is a unit, not a variable.
+        if matches!(run, "C" | "F" | "K") && self.after_degree_mark() {
+            return self.push(Tok::Word(lower), start);
         }
         for (i, ch) in run.char_indices() {
             self.push(Tok::Var(ch.to_string()), start + i)?;
         }
         Ok(())
+    }
+
+    /// Does a lower-case run starting at `start` stand where an object word does: after a
+    /// space that follows a number or another such word (`10 apples`, `3 red marbles`)? A run
+    /// glued to a number (`2abc`) stays a product of variables.
+    fn object_word_position(&self, start: usize) -> bool {
+        let spaced = start > 0 && matches!(self.bytes[start - 1], b' ' | b'~' | b'\t');
+        spaced && matches!(self.out.last(), Some((Tok::Num(_) | Tok::Word(_), _)))
+    }
+
+    /// At `\mathrm`/`\text` after a number or a degree mark, is the group a unit: letters only
+    /// (after `~` and spaces), not the upright constants `e` and `i`, and for a single capital
+    /// only a temperature scale after a degree mark?
+    fn unit_group_follows(&self) -> bool {
+        let after_number = matches!(self.out.last(), Some((Tok::Num(_) | Tok::Word(_), _)));
+        let after_degree = self.after_degree_mark();
+        if !(after_number || after_degree) {
+            return false;
+        }
+        let rest = &self.src[self.pos..];
+        let rest = rest.trim_start_matches([' ', '\n', '\t']);
+        let Some(inner) = rest
+            .strip_prefix('{')
+            .and_then(|r| r.split_once('}'))
+            .map(|(i, _)| i)
+        else {
+            return false;
+        };
+        let unit = inner.trim_matches(|c: char| c == '~' || c.is_whitespace());
+        if unit.is_empty() || !unit.bytes().all(|c| c.is_ascii_alphabetic()) {
+            return false;
+        }
+        match unit {
+            "e" | "i" => false,
+            "C" | "F" | "K" => after_degree || after_number,
+            u if u.len() == 1 && u.as_bytes()[0].is_ascii_uppercase() => false,
+            _ => true,
+        }
+    }
+
+    /// Is the last token a degree mark (`°`, `^\circ`, `^{\circ}`)?
+    fn after_degree_mark(&self) -> bool {
+        let n = self.out.len();
+        let tok = |back: usize| n.checked_sub(back).map(|i| &self.out[i].0);
+        match tok(1) {
+            Some(Tok::Degree | Tok::Circ) => true,
+            Some(Tok::RBrace) => matches!(tok(2), Some(Tok::Degree | Tok::Circ)),
+            _ => false,
+        }
     }
 
     /// Read a `{…}` group starting at `self.pos` (which must be `{`), returning its inner
@@ -365,6 +427,22 @@ impl Lexer<'_> {
             self.push(t, start)?;
             self.single_digits = sets_single;
             return Ok(());
+        }
+        if matches!(name, "phantom" | "hphantom" | "vphantom") {
+            // Invisible in the rendered answer, so not part of it: `\boxed{\phantom{12}}` is
+            // empty (docs/semantics.md, "No value, no reward").
+            self.skip_spaces();
+            if self.peek() == Some(b'{') {
+                self.brace_group()?;
+            }
+            return Ok(());
+        }
+        if matches!(name, "mathrm" | "text" | "textrm" | "mbox") && self.unit_group_follows() {
+            // `5 \mathrm{~cm}`, `40\,\mathrm{km}`, `3\,\mathrm{s}`, `-5^\circ\text{C}`: a unit.
+            self.skip_spaces();
+            let (a, b) = self.brace_group()?;
+            let unit = self.src[a..b].trim_matches(|c: char| c == '~' || c.is_whitespace());
+            return self.push(word_token(unit), start);
         }
         if is_transparent(name) || is_space_command(name) {
             return Ok(());

@@ -1,4 +1,4 @@
-//! Bounds on every step of math verification (DESIGN §3: "every step is bounded").
+//! Bounds on every step of math verification (docs/semantics.md, "Bounds").
 //!
 //! Each limit turns a pathological input into a quick `ParseError` or an approximate
 //! comparison instead of a hang, a stack overflow or an allocation spike.

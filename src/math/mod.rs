@@ -1,5 +1,5 @@
 //! Math answer verification: extraction of the final answer, parsing of LaTeX and plain
-//! math into an AST, canonical forms, and exact comparison (DESIGN §3).
+//! math into an AST, canonical forms, and exact comparison (the rules: docs/semantics.md).
 //!
 //! Pure and synchronous: no I/O, no global state, and every step is bounded (input length,
 //! nesting depth, digits, exponents, terms), so no input can hang, overflow the stack or
@@ -8,10 +8,13 @@
 use serde::Serialize;
 
 mod ast;
+pub mod battery;
 mod bounds;
 mod compare;
 mod eval;
 mod extract;
+#[cfg(test)]
+mod integrity_tests;
 mod lexer;
 mod limits;
 mod matrices;
@@ -97,7 +100,7 @@ pub fn extract_answer(answer_part: &str, opts: &MathOptions) -> Option<Extractio
     extract::extract_answer(answer_part, opts)
 }
 
-/// Compare a gold answer with a predicted one under DESIGN §3. Either side may be bare
+/// Compare a gold answer with a predicted one under docs/semantics.md. Either side may be bare
 /// LaTeX, `$…$`/`\(…\)`/`\[…\]`-delimited, or boxed.
 pub fn verify(gold: &str, prediction: &str, opts: &MathOptions) -> Result<Equivalence, VerifyError> {
     let mut g_text = side_text(gold).map_err(|error| VerifyError {
@@ -121,8 +124,10 @@ pub fn verify(gold: &str, prediction: &str, opts: &MathOptions) -> Result<Equiva
     let p = parser::parse(&p_text);
     let (g, p) = match (g, p) {
         (Ok(g), Ok(p)) => (g, p),
-        // Two identical answers that we cannot read (`1, 2, \ldots, n`) are still the same.
-        (Err(_), Err(_)) if squash(&g_text) == squash(&p_text) => {
+        // Two identical answers that we cannot read (`1, 2, \ldots, n`) are still the same,
+        // unless they hold no value: a gold of separators or prose (`\text{and}`) is a broken
+        // key that nothing may earn (docs/semantics.md, "No value, no reward").
+        (Err(error), Err(_)) if squash(&g_text) == squash(&p_text) && !parser::is_content_free(&error) => {
             return Ok(Equivalence {
                 equal: true,
                 method: "identical",

@@ -17,9 +17,9 @@ use super::limits::{MAX_DEPTH, MAX_ITEMS};
 
 /// Parse one answer (already stripped of `$…$` and `\boxed{…}`).
 pub fn parse(src: &str) -> Result<Expr, ParseError> {
-    let tokens = drop_words(lex(src)?);
+    let tokens = drop_words(lex(src)?)?;
     if tokens.is_empty() {
-        return Err(err("empty answer".to_string()));
+        return Err(err(EMPTY.to_string()));
     }
     if let Some(text) = text_answer(&tokens) {
         return Ok(Expr::Text(text));
@@ -34,7 +34,37 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
     if let Some((t, at)) = p.toks.get(p.pos) {
         return Err(err(format!("unexpected {t:?} at byte {at}")));
     }
+    if !holds_value(&answer) {
+        return Err(err(format!(
+            "{NO_VALUE}: only separators, connectives, empty groups or prose words"
+        )));
+    }
     Ok(answer)
+}
+
+/// The start of every message for an answer that holds nothing.
+const NO_VALUE: &str = "no value";
+const EMPTY: &str = "empty answer";
+
+/// Did the parse fail because the answer holds nothing at all (rather than something this
+/// parser cannot read)?
+pub fn is_content_free(error: &ParseError) -> bool {
+    error.message.starts_with(NO_VALUE) || error.message == EMPTY
+}
+
+/// Does the answer hold a value everywhere? Separators, connectives (`and`, `or`) and the
+/// prose dropped beside them leave an empty list (`\boxed{,}`, `\text{and}`,
+/// `\text{Proved, as shown above}`, `\neg`). That is no answer at all, and must never
+/// reach the comparison as an empty list, over which "every item matches" is vacuously true
+/// (docs/semantics.md, "No value, no reward"). The empty *set* (`\emptyset`, `\{\}`) is a
+/// value. The tree is at most `MAX_DEPTH` deep, which bounds the recursion.
+fn holds_value(e: &Expr) -> bool {
+    if matches!(e, Expr::List(items) | Expr::Tuple(_, _, items) if items.is_empty()) {
+        return false;
+    }
+    let mut all = true;
+    e.for_each_child(|c| all = all && holds_value(c));
+    all
 }
 
 fn err(message: String) -> ParseError {
@@ -55,26 +85,48 @@ fn text_answer(tokens: &[Spanned]) -> Option<String> {
     let mut words = Vec::new();
     for (t, _) in tokens {
         match t {
-            Tok::Word(w) => words.push(w.clone()),
+            Tok::Word(w) | Tok::Hedge(w) => words.push(w.clone()),
             Tok::Var(v) if v.len() == 1 => words.push(v.to_ascii_lowercase()),
             _ => return None,
         }
     }
-    let has_word = tokens.iter().any(|(t, _)| matches!(t, Tok::Word(_)));
+    let has_word = tokens
+        .iter()
+        .any(|(t, _)| matches!(t, Tok::Word(_) | Tok::Hedge(_)));
     has_word.then(|| words.join(" "))
 }
 
-fn drop_words(tokens: Vec<Spanned>) -> Vec<Spanned> {
+/// Drops unit and prose words beside maths. A dropped word never glues two numbers into a
+/// product: `1 \text{ ou } 2` or `1，2` (a look-alike comma) is not `1 \cdot 2 = 2` but
+/// unparsable (docs/semantics.md, "Qualifiers change the claim").
+fn drop_words(tokens: Vec<Spanned>) -> Result<Vec<Spanned>, ParseError> {
     let all_text = tokens
         .iter()
-        .all(|(t, _)| matches!(t, Tok::Word(_) | Tok::Var(_)));
+        .all(|(t, _)| matches!(t, Tok::Word(_) | Tok::Hedge(_) | Tok::Var(_)));
     if all_text {
-        return tokens;
+        return Ok(tokens);
     }
-    let mut out = Vec::with_capacity(tokens.len());
+    let mut out: Vec<Spanned> = Vec::with_capacity(tokens.len());
     let mut i = 0;
+    let mut dropped = false;
     while i < tokens.len() {
+        if let (true, Tok::Num(_)) = (dropped, &tokens[i].0) {
+            let ends_value = matches!(
+                out.last(),
+                Some((
+                    Tok::Num(_) | Tok::RParen | Tok::RBrack | Tok::RSet | Tok::Percent | Tok::Degree,
+                    _
+                ))
+            );
+            if ends_value {
+                return Err(err(format!(
+                    "words between two numbers at byte {}: neither a product nor a list",
+                    tokens[i].1
+                )));
+            }
+        }
         if matches!(tokens[i].0, Tok::Word(_)) {
+            dropped = true;
             i += 1;
             // A unit's exponent goes with it (`cm^2`, `m^{3}`).
             if matches!(tokens.get(i), Some((Tok::Caret, _))) {
@@ -88,10 +140,11 @@ fn drop_words(tokens: Vec<Spanned>) -> Vec<Spanned> {
             }
             continue;
         }
+        dropped = false;
         out.push(tokens[i].clone());
         i += 1;
     }
-    out
+    Ok(out)
 }
 
 struct Parser {
@@ -371,6 +424,20 @@ impl Parser {
                 self.pos += 1;
                 let rest = self.list(&[Tok::RParen, Tok::RBrace, Tok::RBrack, Tok::RSet])?;
                 Expr::Not(Box::new(list_or_single(rest)))
+            }
+            Some(Tok::Hedge(word)) => {
+                // The word is kept so that `at least 12` and `at most 12` stay different hedges;
+                // a hedge equals nothing but the same hedge (docs/semantics.md, "Qualifiers").
+                let word = Expr::Text(word.clone());
+                self.pos += 1;
+                let rest = self.list(&[Tok::RParen, Tok::RBrace, Tok::RBrack, Tok::RSet])?;
+                let rest = list_or_single(rest);
+                let claim = if matches!(&rest, Expr::List(items) if items.is_empty()) {
+                    rest
+                } else {
+                    Expr::Mul(vec![word, rest])
+                };
+                Expr::Not(Box::new(claim))
             }
             _ => self.power()?,
         };

@@ -1,5 +1,5 @@
 //! Sets of real numbers: intervals, unions, finite point sets, `\mathbb{R}` and the
-//! solution sets of inequalities (DESIGN §3: "an inequality equals its solution set").
+//! solution sets of inequalities (docs/semantics.md: "an inequality equals its solution set").
 //!
 //! Sets become sorted, merged lists of intervals and compare endpoint by endpoint, so
 //! `[1,2]∪[2,3]` ≡ `[1,3]`. An inequality that is linear in its one variable is solved

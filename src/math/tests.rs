@@ -1,4 +1,4 @@
-//! Unit tests pinning each equivalence rule of DESIGN §3 through the public API, plus the
+//! Unit tests pinning each equivalence rule of docs/semantics.md through the public API, plus the
 //! pathological inputs. Symmetric rules are checked in both directions.
 
 use super::{AnswerSource, MathOptions, extract_answer, verify};

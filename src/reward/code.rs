@@ -1,5 +1,5 @@
-//! Judging a code completion (DESIGN §4): extract the last fenced block of the task's language
-//! from the answer part, run every test in a fresh sandbox instance, and combine the
+//! Judging a code completion (README, "Code sandbox"): extract the last fenced block of the
+//! task's language from the answer part, run every test in a fresh sandbox instance, and combine the
 //! first failing test's verdict (or `accepted`) with the format reward under the policy.
 //!
 //! A guest's behaviour is a verdict; only a failure of the sandbox itself is an [`ItemError`],
@@ -199,7 +199,7 @@ fn test_count(tests: &CodeTests) -> usize {
     }
 }
 
-/// The fence tags that name a language (DESIGN §4).
+/// The fence tags that name a language (README, "Code sandbox").
 fn fence_tags(language: Language) -> &'static [&'static str] {
     match language {
         Language::Python => &["python", "py", "python3"],

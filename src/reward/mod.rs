@@ -6,6 +6,7 @@
 mod code;
 mod math;
 mod policy;
+pub mod probe;
 mod shaping;
 
 use std::collections::BTreeMap;

@@ -7,6 +7,7 @@ mod datasets;
 mod errors;
 mod helpers;
 mod humaneval;
+mod integrity;
 mod math_verify;
 mod mbpp;
 mod openrlhf;

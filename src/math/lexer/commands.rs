@@ -9,6 +9,45 @@ use crate::math::ast::{BigOp, Func, RelOp};
 pub(super) const PERCENT_WORDS: &[&str] = &["percent", "pct", "percentage"];
 /// Words that hedge or negate an answer.
 pub(super) const NOT_WORDS: &[&str] = &["not", "no", "except", "neither", "nor"];
+/// Words that qualify a number instead of naming it: `\text{at least } 12` is a bound, not
+/// 12, and `\text{about } 12` an estimate (docs/semantics.md, "Qualifiers change the claim").
+/// A comparative is a qualifier wherever it stands (`more than 12`, `12 or more`); so a box
+/// reading `12 more` is unparsable rather than 12.
+pub(super) const QUALIFIER_WORDS: &[&str] = &[
+    "least",
+    "most",
+    "atleast",
+    "atmost",
+    "than",
+    "more",
+    "less",
+    "fewer",
+    "greater",
+    "larger",
+    "smaller",
+    "higher",
+    "lower",
+    "above",
+    "below",
+    "exceeding",
+    "about",
+    "approximately",
+    "approx",
+    "roughly",
+    "around",
+    "nearly",
+    "almost",
+    "circa",
+    "up",
+    "upto",
+    "maybe",
+    "perhaps",
+    "possibly",
+    "probably",
+    "likely",
+    "estimated",
+    "guess",
+];
 /// Plain-letter runs read as units (dropped) rather than products of variables.
 pub(super) const UNIT_WORDS: &[&str] = &[
     "cm", "mm", "km", "m", "kg", "mg", "g", "lb", "lbs", "oz", "ft", "feet", "foot", "inch", "inches", "in",
@@ -30,8 +69,8 @@ pub(super) fn word_token(word: &str) -> Tok {
         Tok::Comma
     } else if PERCENT_WORDS.contains(&lower.as_str()) {
         Tok::Percent
-    } else if NOT_WORDS.contains(&lower.as_str()) {
-        Tok::Not
+    } else if NOT_WORDS.contains(&lower.as_str()) || QUALIFIER_WORDS.contains(&lower.as_str()) {
+        Tok::Hedge(lower)
     } else {
         Tok::Word(lower)
     }
@@ -87,6 +126,7 @@ pub(super) fn command_token(name: &str) -> Option<Tok> {
         "cosh" => T::Func(Func::Cosh),
         "tanh" => T::Func(Func::Tanh),
         "neg" | "lnot" => T::Not,
+        "emptyset" | "varnothing" => T::EmptySet,
         "colon" => T::Colon,
         "Rightarrow" | "implies" | "to" | "rightarrow" | "Longrightarrow" => T::Comma,
         "alpha" | "beta" | "gamma" | "delta" | "epsilon" | "varepsilon" | "zeta" | "eta" | "theta"

@@ -6,7 +6,7 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
-use super::{Parser, err, list_or_single};
+use super::{NO_VALUE, Parser, err, list_or_single};
 use crate::math::ParseError;
 use crate::math::ast::{Bracket, Expr, Func, Literal};
 use crate::math::lexer::Tok;
@@ -42,7 +42,7 @@ impl Parser {
                 if items.len() == 1 && open == close {
                     items.into_iter().next().unwrap_or_else(|| Expr::int(0))
                 } else if items.is_empty() {
-                    return Err(err(format!("empty brackets at byte {at}")));
+                    return Err(err(format!("{NO_VALUE}: empty brackets at byte {at}")));
                 } else {
                     Expr::Tuple(open, close, items)
                 }
@@ -56,15 +56,21 @@ impl Parser {
                 let items = self.list(&[Tok::RBrace])?;
                 self.expect(&Tok::RBrace)?;
                 if items.is_empty() {
-                    return Err(err(format!("empty group at byte {at}")));
+                    return Err(err(format!("{NO_VALUE}: empty group at byte {at}")));
                 }
                 list_or_single(items)
             }
             Tok::LSet => {
+                let start = self.pos;
                 let items = self.list(&[Tok::RSet])?;
+                if items.is_empty() && self.pos > start {
+                    // `\{,\}`: separators are not the empty set `\{\}`.
+                    return Err(err(format!("{NO_VALUE}: a set of separators only at byte {at}")));
+                }
                 self.expect(&Tok::RSet)?;
                 Expr::Set(items)
             }
+            Tok::EmptySet => Expr::Set(Vec::new()),
             Tok::Pipe => {
                 self.abs_depth += 1;
                 let inner = self.sum();
