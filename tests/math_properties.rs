@@ -87,7 +87,7 @@ proptest! {
 /// (docs/semantics.md, "A prediction never equals two unequal golds"): decimals (the rounding
 /// rule), labels and equations, same-bracket pairs (`(1,3)` is a pair or an interval, `[1,2]`
 /// a tuple or a set, by what it is compared with) and degrees.
-fn gold_value() -> impl Strategy<Value = String> {
+fn gold_value() -> BoxedStrategy<String> {
     let number = prop_oneof![
         (-2i64..4).prop_map(|n| n.to_string()),
         (1i64..4, 2i64..4).prop_map(|(a, b)| format!("\\frac{{{a}}}{{{b}}}")),
@@ -106,6 +106,7 @@ fn gold_value() -> impl Strategy<Value = String> {
         1 => (-2i64..2, 2i64..5).prop_map(|(a, b)| format!("[{a}, {b})")),
         1 => (-2i64..2).prop_map(|a| format!("({a}, \\infty)")),
     ]
+    .boxed()
 }
 
 /// Predictions: the gold forms, and every way of saying several of them or none of them at

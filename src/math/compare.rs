@@ -615,7 +615,15 @@ fn probe_close(a: &Value, b: &Value) -> bool {
     if exact {
         return a == b;
     }
-    let near = |x: f64, y: f64| (x - y).abs() <= 1e-8 * x.abs().max(y.abs()).max(1e-4);
+    // A non-finite sample (an infinity, or a value past f64's range) matches only the very
+    // same float: `inf - x` is `inf`, which a relative tolerance of `inf` would accept, and
+    // any letter product would then equal `\infty` (docs/semantics.md, "No value, no reward").
+    let near = |x: f64, y: f64| {
+        if !x.is_finite() || !y.is_finite() {
+            return x == y && !x.is_nan();
+        }
+        (x - y).abs() <= 1e-8 * x.abs().max(y.abs()).max(1e-4)
+    };
     near(a.re.to_f64(), b.re.to_f64()) && near(a.im.to_f64(), b.im.to_f64())
 }
 

@@ -165,6 +165,19 @@ fn inequality(items: &[Expr], ops: &[RelOp]) -> Option<RealSet> {
             }
         }
     }
+    // A chain whose variable sits in several members and that holds nowhere or everywhere
+    // is no solution set: `f(2) < f(1) < f(4)` orders three values (read as one letter `f`
+    // it would "solve" to ∅ and be paid by `\{\}`); such a claim compares structurally.
+    let is_all = |interval: &Interval| {
+        matches!(
+            (&interval.lo.value, &interval.hi.value),
+            (Real::Inf(true), Real::Inf(false))
+        )
+    };
+    let is_empty_or_all = acc.is_empty() || (acc.len() == 1 && is_all(&acc[0]));
+    if non_const.len() > 1 && is_empty_or_all {
+        return None;
+    }
     Some(RealSet::Intervals(acc))
 }
 
