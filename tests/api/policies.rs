@@ -153,5 +153,8 @@ async fn the_group_length_term_is_computed_per_group_stored_and_carried_through_
     assert_eq!(recheck.body["drifted"], false, "{}", recheck.body);
 }
 
-/// `r1@…` as computed before the policy gained its new terms.
-const PRE_EXISTING_R1_VERSION: &str = "r1@d8e17afa80b7";
+/// `r1@…` as computed before the policy gained its shaping terms. It changed once on purpose
+/// (from `r1@d8e17afa80b7`): r1 now reads a `<think>` opened by the prompt from the prompt
+/// (`think_opened_in_prompt` unset), which judges such completions differently, so an auditor
+/// must be able to tell the two apart (docs/trainers.md).
+const PRE_EXISTING_R1_VERSION: &str = "r1@5d32d89d327a";
