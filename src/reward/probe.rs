@@ -128,10 +128,11 @@ fn judge_one(
     let judgement = judge(&item, policy).map_err(|error| error.message)?;
     let earned =
         judgement.verdict.is_success() || judgement.components.get("accuracy").is_some_and(|a| *a > 0.0);
-    Ok(earned.then(|| match &judgement.details {
+    let method = match &judgement.details {
         Details::Math(math) => math.method,
         Details::Code(_) => None,
-    }))
+    };
+    Ok(earned.then_some(method))
 }
 
 #[cfg(test)]
