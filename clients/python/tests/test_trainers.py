@@ -158,13 +158,13 @@ def test_openrlhf_unjudgeable_queries_get_numbers_and_their_reasons(verdict_url)
 def test_openrlhf_labels_of_every_json_type_are_judged_as_the_rewards_endpoint_judges_them(verdict_url):
     # Issue 17: a numeric label (`42`) or a list label was a 422 for the whole request.
     run = run_id("openrlhf-labels")
-    completions = ["<think>6*7</think> \\boxed{42}", "<think>half</think> \\boxed{0.5}", "<think>both</think> \\boxed{1, 2}"]
-    labels = [42, 0.5, ["1", "2"]]
+    completions = ["<think>6*7</think> \\boxed{42}", "<think>half</think> \\boxed{0.5}", "<think>3*4</think> \\boxed{12}"]
+    # A list wrapping one reference, as many datasets write it.
+    labels = [42, 0.5, ["12"]]
     reply = openrlhf_request(verdict_url, run, [MATH_PROMPT + c + END_OF_TURN for c in completions], [MATH_PROMPT] * 3, labels)
     assert_tensor_ready(reply, 3)
     reference = rewards(verdict_url, [{"completion": c, "label": label} for c, label in zip(completions, labels)])
-    assert reply["rewards"] == [result.get("reward", 0) for result in reference]
-    assert reply["rewards"][:2] == [2.0, 2.0]
+    assert reply["rewards"] == [result["reward"] for result in reference] == [2.0, 2.0, 2.0]
 
 
 def test_openrlhf_scores_are_the_accuracy_not_the_reward(verdict_url):
