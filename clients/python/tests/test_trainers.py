@@ -196,6 +196,37 @@ def test_openrlhf_think_opened_by_the_chat_template_is_read_from_the_prompt(verd
     assert reply["rewards"] == [expected["reward"]] == [2.0]
 
 
+def test_openrlhf_whole_rollout_in_one_request_past_the_item_and_body_limits_is_judged(verdict_url):
+    # Issue 17: older OpenRLHF sends a whole rollout in one request and met the 4,096-item and
+    # 32 MiB limits.
+    run = run_id("openrlhf-whole")
+    count = 4200
+    # Long prompts, as a rollout of few-shot prompts has them: the body passes 32 MiB.
+    prompt = CHATML.format("Worked examples follow. " + "x" * 8000 + " What is 2+2?")
+    completions = [GOOD_MATH if index % 3 else WRONG_MATH for index in range(count)]
+    body = {"query": [prompt + c + END_OF_TURN for c in completions], "prompts": [prompt] * count, "labels": ["4"] * count}
+    assert len(json.dumps(body)) > 32 * 1024 * 1024
+    reply = post(verdict_url, f"/get_reward?run_id={run}", body, timeout=900)
+    assert_tensor_ready(reply, count)
+    assert reply["rewards"] == [2.0 if index % 3 else 1.0 for index in range(count)]
+    assert reply["extra_logs"]["judged"] == [1] * count
+
+
+def test_openrlhf_retry_of_a_timed_out_request_gets_the_stored_results(verdict_url):
+    # Issue 17: when a client timed out the work was dropped, so each retry started over.
+    run = run_id("openrlhf-retry")
+    body = {
+        "query": [MATH_PROMPT + c + END_OF_TURN for c in (GOOD_MATH, WRONG_MATH, UNFORMATTED_MATH)],
+        "prompts": [MATH_PROMPT] * 3,
+        "labels": ["4"] * 3,
+    }
+    first = post(verdict_url, f"/get_reward?run_id={run}", body)
+    again = post(verdict_url, f"/get_reward?run_id={run}", body)
+    assert again["rewards"] == first["rewards"] == [2.0, 1.0, 1.0]
+    assert again["submission_ids"] == first["submission_ids"]
+    assert len(stored(verdict_url, run)) == 3
+
+
 # ---------------------------------------------------------------------------------------------
 # veRL: custom_reward_function
 # ---------------------------------------------------------------------------------------------
@@ -322,6 +353,7 @@ def test_verl_unjudgeable_sample_is_reported_with_its_reason_never_a_silent_zero
     module = load_like_verl(VERL_FILE, "custom_module_unjudged")
     result = module.compute_score("math500", GOOD_MATH, truth, url=verdict_url)
     judged = module.compute_score("math500", GOOD_MATH, "4", url=verdict_url)
+    assert judged["judged"] == 1.0 and judged["score"] == 2.0
     # The same keys as a judged sample: veRL collects each key into one column per batch.
     assert set(result) == set(judged)
     assert result["judged"] == 0.0 and result["score"] == 0.0 and result["acc"] == 0.0
