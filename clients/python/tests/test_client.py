@@ -78,7 +78,15 @@ def test_verl_compute_score_returns_the_reward(verdict_url):
     assert score("math500", GOOD, "4") == 2.0
     assert score("math500", WRONG, "4") == 1.0
     detailed = verl_compute_score(verdict_url)("gsm8k", GOOD, "4", {"index": 3}, unknown_kwarg=1)
-    assert detailed == {"score": 2.0, "acc": 1.0, "format": 1.0, "pred": "4", "judged": 1.0, "error": ""}
+    assert detailed == {
+        "score": 2.0,
+        "acc": 1.0,
+        "format": 1.0,
+        "pred": "4",
+        "judged": 1.0,
+        "error": "",
+        "verdict": "correct",
+    }
 
 
 def test_verl_raises_on_an_unjudgeable_sample_when_asked_to(verdict_url):

@@ -252,6 +252,7 @@ def verl_expected(result):
         "pred": result.get("extracted") or "",
         "judged": 1.0,
         "error": "",
+        "verdict": result["verdict"],
     }
 
 

@@ -13,16 +13,16 @@ Which function to name in `custom_reward_function.name`, by `reward_model.reward
 - `prime`: `compute_score` with `reward_kwargs.return_dict=false` — prime reads only numbers
   (it cannot read a dict), and scores any exception as 0.0 itself.
 
-Each returns `{"score", "acc", "format", "pred", "judged", "error"}`: `score` is verdict's
-reward, `acc` the accuracy (1.0 when the answer is correct or every test passed, whatever the
-policy's weights), `format` 1.0 when the R1 layout holds, `pred` the extracted answer, `judged`
-1.0, `error` empty. veRL logs every key (validation: `val-core/<source>/acc/mean@N`,
+Each returns `{"score", "acc", "format", "pred", "judged", "error", "verdict"}`: `score` is
+verdict's reward, `acc` the accuracy (1.0 when the answer is correct or every test passed,
+whatever the policy's weights), `format` 1.0 when the R1 layout holds, `pred` the extracted
+answer (veRL votes on it for `maj@N`), `judged` 1.0, `error` empty, `verdict` verdict's word. veRL logs every key (validation: `val-core/<source>/acc/mean@N`,
 `val-aux/<source>/judged/mean@N`). The keys are the same for every sample, since veRL collects
 each key into one column per batch.
 
 A sample whose label cannot be judged (empty, unreadable, no task kind) gets
-`{"score": fallback, "acc": 0.0, "format": 0.0, "pred": "", "judged": 0.0, "error": reason}` and a
-logged warning; `reward_kwargs.unjudged=raise` raises `VerdictError` instead. A failure of the
+`{"score": fallback, "acc": 0.0, "format": 0.0, "pred": "", "judged": 0.0, "error": reason,
+"verdict": ""}` and a logged warning; `reward_kwargs.unjudged=raise` raises `VerdictError` instead. A failure of the
 service (sandbox, server, network) always raises: it is never scored. What veRL then does with
 the exception is the manager's choice: `naive`, `dapo` and `batch` fail the step; `rate_limited`
 and `prime` catch it and score 0.0, logging the error.
@@ -168,6 +168,7 @@ class VerlScorer:
             "pred": result.extracted or "",
             "judged": 1.0,
             "error": "",
+            "verdict": result.verdict or "",
         }
 
     def _unjudged(self, reason: str) -> Score:
@@ -176,7 +177,15 @@ class VerlScorer:
         logger.warning("verdict cannot judge a sample, scored %s: %s", self.fallback, reason)
         if not self.return_dict:
             return self.fallback
-        return {"score": self.fallback, "acc": 0.0, "format": 0.0, "pred": "", "judged": 0.0, "error": reason}
+        return {
+            "score": self.fallback,
+            "acc": 0.0,
+            "format": 0.0,
+            "pred": "",
+            "judged": 0.0,
+            "error": reason,
+            "verdict": "",
+        }
 
 
 def verl_compute_score(
