@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+#[path = "support/server.rs"]
+mod server;
+use server::{Server, start_server};
+
 const MATH_PER_BATCH: usize = 30;
 /// No phase keeps more requests open than this, whatever the rate.
 const MAX_OPEN_REQUESTS: usize = 4096;
@@ -74,60 +78,6 @@ fn bodies() -> Vec<bytes::Bytes> {
                 .into()
         })
         .collect()
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(dir: &Path, concurrent: usize, queued: usize) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_verdict"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(["--max-concurrent-requests", &concurrent.to_string()])
-        .args(["--max-queued-requests", &queued.to_string()])
-        .arg("--data-dir")
-        .arg(dir)
-        // The sandbox's images and compiled modules are shared with the tests (fetched once).
-        .arg("--sandbox-dir")
-        .arg(std::env::var_os("VERDICT_SANDBOX_DIR").unwrap_or_else(|| {
-            Path::new(&std::env::var_os("HOME").expect("HOME is set"))
-                .join(".cache/verdict")
-                .into()
-        }))
-        .arg("--database-url")
-        .arg(format!("sqlite://{}", dir.join("load.db").display()))
-        .current_dir(dir)
-        .env("VERDICT_LOG_JSON", "true")
-        .env("RUST_LOG", "warn,verdict::app=info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("verdict starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = loop {
-        let line = lines.next().expect("the server logs its address").unwrap();
-        let Ok(event) = serde_json::from_str::<Value>(&line) else {
-            continue;
-        };
-        if event["fields"]["message"] == "verdict listening" {
-            break event["fields"]["address"].as_str().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        base: format!("http://{address}"),
-    }
 }
 
 fn rss_kib(pid: u32) -> u64 {

@@ -17,6 +17,14 @@ pub fn answer_part(completion: &str) -> &str {
     }
 }
 
+/// Whether a prompt ends inside an open `<think>` block, as chat templates of reasoning models
+/// such as DeepSeek-R1-Distill and QwQ leave it (`…<｜Assistant｜><think>\n`): the completion
+/// then starts with the reasoning and only closes the block. Only the end counts, so a prompt
+/// that merely describes the tags ("reason inside <think> </think>") does not.
+pub fn prompt_opens_think(prompt: &str) -> bool {
+    prompt.trim_end().ends_with(THINK_OPEN)
+}
+
 /// Why a completion does not follow the `<think>…</think> answer` layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormatViolation {
@@ -111,6 +119,15 @@ mod tests {
     #[test]
     fn a_closing_tag_before_the_opening_one_is_not_a_block() {
         assert!(check_format("</think><think> 4", false).is_err());
+    }
+
+    #[test]
+    fn a_prompt_opens_think_only_when_it_ends_with_the_tag() {
+        assert!(prompt_opens_think("<｜User｜>2+2?<｜Assistant｜><think>\n"));
+        assert!(prompt_opens_think("<|im_start|>assistant\n<think>\n\n"));
+        assert!(!prompt_opens_think("Reason inside <think> </think>, then answer."));
+        assert!(!prompt_opens_think("<|im_start|>assistant\n<think>\n\n</think>\n\n"));
+        assert!(!prompt_opens_think("<|im_start|>assistant\n"));
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub struct ServerArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "VERDICT_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Largest accepted `/get_reward` body in bytes (a whole rollout may come in one request).
+    #[arg(long, env = "VERDICT_MAX_ROLLOUT_BODY_BYTES")]
+    pub max_rollout_body_bytes: Option<usize>,
     /// Most items in one `/v1/rewards` batch.
     #[arg(long, env = "VERDICT_MAX_BATCH_ITEMS")]
     pub max_batch_items: Option<usize>,
@@ -53,6 +56,11 @@ pub struct ServerArgs {
     /// spool in the data directory instead.
     #[arg(long, env = "VERDICT_STORE_TIMEOUT_MS")]
     pub store_timeout_ms: Option<u64>,
+    /// Reward the trainers' protocols (`/get_reward`, `/slime/reward`) give a sample verdict
+    /// cannot judge, since their clients accept numbers only (default 0; the sample is
+    /// reported as unjudged beside it).
+    #[arg(long, env = "VERDICT_UNJUDGED_REWARD", allow_negative_numbers = true)]
+    pub unjudged_reward: Option<f64>,
 }
 
 /// `verdict.toml`: the same keys as the flags, plus `[policies.NAME]` tables.
@@ -64,11 +72,13 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     sandbox_dir: Option<PathBuf>,
     max_body_bytes: Option<usize>,
+    max_rollout_body_bytes: Option<usize>,
     max_batch_items: Option<usize>,
     request_timeout_ms: Option<u64>,
     max_concurrent_requests: Option<usize>,
     max_queued_requests: Option<usize>,
     store_timeout_ms: Option<u64>,
+    unjudged_reward: Option<f64>,
     policies: BTreeMap<String, PolicyConfig>,
     // Hardening: API keys (`[[api_keys]]`), see `crate::auth`.
     api_keys: Vec<crate::auth::ApiKeyConfig>,
@@ -79,6 +89,8 @@ struct FileConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpLimits {
     pub max_body_bytes: usize,
+    /// The body limit of `/get_reward`, which may carry a whole rollout.
+    pub max_rollout_body_bytes: usize,
     pub max_batch_items: usize,
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
@@ -90,6 +102,7 @@ impl Default for HttpLimits {
     fn default() -> Self {
         Self {
             max_body_bytes: 32 * 1024 * 1024,
+            max_rollout_body_bytes: 256 * 1024 * 1024,
             max_batch_items: 4096,
             request_timeout: Duration::from_secs(120),
             max_concurrent_requests: 512,
@@ -118,6 +131,8 @@ pub struct Config {
     /// `fuel`; on anyway when a policy has a `code_efficiency` term. Off by default: counting
     /// slows CPU-bound guests (BENCHMARKS.md).
     pub count_fuel: bool,
+    /// The reward of a sample the trainers' protocols could not judge.
+    pub unjudged_reward: f64,
 }
 
 /// The default of [`Config::store_timeout`]: short enough that a training job never stalls
@@ -154,6 +169,10 @@ impl Config {
                 .max_body_bytes
                 .or(file.max_body_bytes)
                 .unwrap_or(defaults.max_body_bytes),
+            max_rollout_body_bytes: args
+                .max_rollout_body_bytes
+                .or(file.max_rollout_body_bytes)
+                .unwrap_or(defaults.max_rollout_body_bytes),
             max_batch_items: args
                 .max_batch_items
                 .or(file.max_batch_items)
@@ -173,6 +192,7 @@ impl Config {
         };
         for (key, value) in [
             ("max_body_bytes", limits.max_body_bytes),
+            ("max_rollout_body_bytes", limits.max_rollout_body_bytes),
             ("max_batch_items", limits.max_batch_items),
             ("max_concurrent_requests", limits.max_concurrent_requests),
             ("request_timeout_ms", limits.request_timeout.as_millis() as usize),
@@ -233,6 +253,16 @@ impl Config {
             })?,
             reverify: crate::api::ReverifyPace::default(),
             count_fuel: file.count_fuel,
+            unjudged_reward: match args.unjudged_reward.or(file.unjudged_reward) {
+                Some(reward) if !reward.is_finite() => {
+                    return Err(ConfigError::Invalid {
+                        key: "unjudged_reward",
+                        problem: "must be a finite number".into(),
+                    });
+                }
+                Some(reward) => reward,
+                None => 0.0,
+            },
         })
     }
 
@@ -253,6 +283,7 @@ impl Config {
             api_keys: Vec::new(),
             reverify: crate::api::ReverifyPace::default(),
             count_fuel: false,
+            unjudged_reward: 0.0,
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 /// An error answered to the client. 4xx carry a precise message; 5xx a generic one, with the
 /// cause logged once here.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
@@ -143,28 +143,51 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .is_some_and(|mime| {
-                let mime = mime.trim();
-                mime.eq_ignore_ascii_case("application/json") || mime.to_ascii_lowercase().ends_with("+json")
-            });
-        if !is_json {
-            return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            let status = rejection.status();
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::from_status(status)
-            } else {
-                ApiError::new(status, "unreadable_body", rejection.body_text())
-            }
-        })?;
+        let bytes = json_body(req, state).await?;
         decode(&bytes).map(ApiJson)
     }
+}
+
+/// [`ApiJson`] that keeps the body's bytes too, for handlers that key a request by its content.
+pub struct ApiJsonBytes<T>(pub T, pub Bytes);
+
+impl<S, T> FromRequest<S> for ApiJsonBytes<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_body(req, state).await?;
+        let value = decode(&bytes)?;
+        Ok(Self(value, bytes))
+    }
+}
+
+/// The body of a request that declares JSON, within the body limit.
+async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json") || mime.to_ascii_lowercase().ends_with("+json")
+        });
+    if !is_json {
+        return Err(ApiError::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
+    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::from_status(status)
+        } else {
+            ApiError::new(status, "unreadable_body", rejection.body_text())
+        }
+    })?;
+    Ok(bytes)
 }
 
 /// Deserialises JSON, naming the path of the first offending field.

@@ -8,12 +8,16 @@ mod code_run;
 mod code_task;
 mod docs;
 mod error;
+mod labels;
 mod math;
 mod openrlhf;
 mod ops;
+mod replay;
 mod rewards;
+mod sample_score;
 mod sandbox;
 mod shed;
+mod slime;
 // The run timeline for the audit UI's chart (issue 7).
 mod timeline;
 mod whole_number;
@@ -63,6 +67,8 @@ pub struct AppState {
     pub datasets: Arc<datasets::DatasetCache>,
     /// Whole-run re-check jobs of this process.
     pub jobs: Arc<JobRunner>,
+    /// Results of keyed requests, so a trainer's retry is not judged twice.
+    pub replays: Arc<replay::ReplayCache>,
 }
 
 impl AppState {
@@ -78,6 +84,7 @@ impl AppState {
             recorder,
             datasets: Arc::default(),
             jobs: Arc::default(),
+            replays: Arc::default(),
         }
     }
 
@@ -107,6 +114,7 @@ impl AppState {
     paths(
         rewards::rewards,
         openrlhf::get_reward,
+        slime::reward,
         math::verify,
         code_run::run,
         audit::list_submissions,
@@ -168,11 +176,17 @@ pub fn openapi_document(state: &AppState) -> serde_json::Value {
 /// The router with every route and layer.
 pub fn router(state: AppState) -> Router {
     let limits = state.config.limits.clone();
+    // Older OpenRLHF versions send a whole rollout in one `/get_reward` request, so that route
+    // alone takes bodies up to the rollout limit.
+    let rollouts = Router::new()
+        .route("/get_reward", post(openrlhf::get_reward))
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(limits.max_rollout_body_bytes));
     Router::new()
         .route("/v1/rewards", post(rewards::rewards))
         .route("/v1/math/verify", post(math::verify))
         .route("/v1/code/run", post(code_run::run))
-        .route("/get_reward", post(openrlhf::get_reward))
+        .route("/slime/reward", post(slime::reward))
         .route("/v1/submissions", get(audit::list_submissions))
         .route("/v1/submissions/export", get(audit::export))
         .route("/v1/submissions/{id}", get(audit::get_submission))
@@ -204,6 +218,7 @@ pub fn router(state: AppState) -> Router {
         // the wait, and the key is checked before a request takes a place in line.
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .merge(rollouts)
         .layer(middleware::from_fn_with_state(
             shed::Admission::new(limits.max_concurrent_requests, limits.max_queued_requests),
             shed::admit,

@@ -1,16 +1,30 @@
-//! `POST /get_reward`: OpenRLHF's remote reward-model protocol, so an OpenRLHF job points its
-//! `remote_rm_url` at verdict with no adapter. Items are judged and stored exactly like
-//! `/v1/rewards` items.
+//! `POST /get_reward`: OpenRLHF's remote reward-model protocol (`--reward.remote_url`), so an
+//! OpenRLHF job points at verdict with no adapter. Queries are judged and stored exactly like
+//! `/v1/rewards` items; the protocol's details are in docs/trainers.md.
+//!
+//! What the protocol demands, and why:
+//! - every list in the answer holds numbers only (OpenRLHF makes tensors of them): a query
+//!   that cannot be judged gets the configured fallback reward, `extra_logs.judged = 0` and an
+//!   entry in `errors`;
+//! - `scores` is the accuracy in [0, 1], the value OpenRLHF's dynamic filtering compares with
+//!   its range;
+//! - the query is the prompt and the response decoded with special tokens kept, so the prompt
+//!   is cut off here (and the end-of-turn tokens are left out of the answer by the verifiers);
+//! - a whole rollout may come in one request: any number of queries is judged, in chunks of the
+//!   batch limit, and a retried request gets the first attempt's results (`replay`).
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::{ApiError, ApiJson, ErrorBody};
-use super::rewards::{ItemResult, judge_batch};
+use super::error::{ApiError, ApiJsonBytes, ErrorBody};
+use super::replay::{IDEMPOTENCY_KEY_HEADER, ReplayKey};
+use super::rewards::judge_batch;
+use super::sample_score::{SampleError, SampleScore};
+use crate::reward::ItemError;
 
 /// The header that names the run when the URL does not.
 pub const RUN_ID_HEADER: &str = "x-verdict-run-id";
@@ -18,25 +32,17 @@ pub const RUN_ID_HEADER: &str = "x-verdict-run-id";
 /// OpenRLHF's request. Unknown fields are ignored: the peer's protocol grows.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct GetRewardRequest {
-    /// Prompt and response as one string each.
+    /// Prompt and response as one string each, special tokens kept.
     pub query: Vec<String>,
     /// The prompt of each query, used to cut the response out of it.
+    #[serde(default)]
     pub prompts: Vec<String>,
-    /// The reference of each query: a math answer, or a task (JSON-encoded in the string, or
-    /// as an object).
-    pub labels: Vec<Label>,
-}
-
-/// One query's reference. Anything else (a number, a list, `null`) is refused with 422: a
-/// label verdict cannot read would otherwise come back as an unjudged query.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(untagged)]
-pub enum Label {
-    /// A math answer, or a JSON-encoded task object with a `kind`.
-    Text(String),
-    /// A task object, as `/v1/rewards` items carry it.
-    #[schema(value_type = Object)]
-    Task(serde_json::Map<String, Value>),
+    /// The reference of each query: a math answer (string or number), a task object (or its
+    /// JSON text), an APPS-style `{inputs, outputs, fn_name?}` or an open-r1
+    /// `verification_info`. A label verdict cannot read makes that query unjudged, not the
+    /// request invalid.
+    #[serde(default)]
+    pub labels: Vec<Value>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -50,14 +56,17 @@ pub struct GetRewardParams {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GetRewardResponse {
-    /// One reward per query, in order; `null` where the query could not be judged (never 0).
-    pub rewards: Vec<Option<f64>>,
-    /// The same numbers (OpenRLHF reads either).
-    pub scores: Vec<Option<f64>>,
-    /// Per-query reward components for OpenRLHF's logs.
+    /// One reward per query, in order; the configured fallback (default 0) where the query
+    /// could not be judged (see `extra_logs.judged` and `errors`).
+    pub rewards: Vec<f64>,
+    /// Accuracy in [0, 1] per query: OpenRLHF's dynamic-filtering value.
+    pub scores: Vec<f64>,
+    /// Per-query numbers for OpenRLHF's logs: `accuracy`, `format`, `judged` (1 or 0).
     #[schema(value_type = Object)]
     pub extra_logs: Value,
-    /// The audit id of each judged query.
+    /// Why each unjudged query was not judged.
+    pub errors: Vec<SampleError>,
+    /// The audit id of each judged query (`null` where not judged; OpenRLHF ignores this).
     pub submission_ids: Vec<Option<String>>,
 }
 
@@ -71,15 +80,16 @@ pub struct GetRewardResponse {
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/json", body = ErrorBody),
-        (status = 422, description = "Lists of different lengths or a wrong shape", body = ErrorBody),
+        (status = 422, description = "Lists of different lengths, a wrong shape or an unknown policy", body = ErrorBody),
     )
 )]
 pub async fn get_reward(
     State(state): State<AppState>,
     Query(params): Query<GetRewardParams>,
+    RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
-    ApiJson(request): ApiJson<GetRewardRequest>,
-) -> Result<Json<GetRewardResponse>, ApiError> {
+    ApiJsonBytes(request, body): ApiJsonBytes<GetRewardRequest>,
+) -> Result<Json<Value>, ApiError> {
     for (field, len) in [
         ("prompts", request.prompts.len()),
         ("labels", request.labels.len()),
@@ -91,8 +101,36 @@ pub async fn get_reward(
             ));
         }
     }
-    let run_id = match params.run_id {
-        Some(run_id) => Some(run_id),
+    let run_id = run_id_of(params.run_id, &headers)?;
+    // The policy is checked before any work, so a typo is a 422 and not a rollout of errors.
+    state.policy(params.policy.as_deref())?;
+    let raw_query = raw_query.unwrap_or_default();
+    // A client's key always names a request; without one, a request of several queries (a
+    // whole rollout) is named by its bytes. A single query is not, so that two samples which
+    // happen to be identical are both judged and stored.
+    let key = match headers.get(IDEMPOTENCY_KEY_HEADER) {
+        Some(value) => Some(ReplayKey::from_client_key(
+            "/get_reward",
+            &raw_query,
+            value
+                .to_str()
+                .map_err(|_| ApiError::invalid_field(IDEMPOTENCY_KEY_HEADER, "must be visible ASCII"))?,
+        )),
+        None if request.query.len() > 1 => Some(ReplayKey::from_body("/get_reward", &raw_query, &body)),
+        None => None,
+    };
+    drop(body);
+    let work = judge_queries(state.clone(), run_id, params.policy, request);
+    let response = match key {
+        Some(key) => state.replays.run(key, work).await?,
+        None => std::sync::Arc::new(work.await?),
+    };
+    Ok(Json(Value::clone(&response)))
+}
+
+fn run_id_of(param: Option<String>, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match param {
+        Some(run_id) => Ok(Some(run_id)),
         None => headers
             .get(RUN_ID_HEADER)
             .map(|value| {
@@ -101,80 +139,152 @@ pub async fn get_reward(
                     .map(str::to_owned)
                     .map_err(|_| ApiError::invalid_field(RUN_ID_HEADER, "must be visible ASCII"))
             })
-            .transpose()?,
-    };
-    // Queries whose prompt cannot be found fail alone; the rest are judged as one batch.
-    let mut items = Vec::with_capacity(request.query.len());
-    let mut judged_slots = Vec::with_capacity(request.query.len());
+            .transpose(),
+    }
+}
+
+/// Judges every query (in chunks of the batch limit) and builds the protocol's answer.
+async fn judge_queries(
+    state: AppState,
+    run_id: Option<String>,
+    policy_name: Option<String>,
+    request: GetRewardRequest,
+) -> Result<Value, ApiError> {
+    let policy = state.policy(policy_name.as_deref())?;
+    let fallback = state.config.unjudged_reward;
+    let count = request.query.len();
+    let mut scores: Vec<Option<SampleScore>> = (0..count).map(|_| None).collect();
+    let mut pending = Vec::with_capacity(count);
     for (index, ((query, prompt), label)) in request
         .query
         .iter()
         .zip(&request.prompts)
-        .zip(request.labels)
+        .zip(&request.labels)
         .enumerate()
     {
         match to_item(index, query, prompt, label) {
-            Some(item) => {
-                judged_slots.push(index);
-                items.push(item);
-            }
-            None => tracing::warn!(index, "query does not contain its prompt; not judged"),
+            Ok(item) => pending.push((index, item)),
+            Err(error) => scores[index] = Some(SampleScore::unjudged(error, fallback)),
         }
     }
-    let judged = judge_batch(&state, run_id.as_deref(), params.policy.as_deref(), items).await?;
-    let mut results: Vec<Option<ItemResult>> = (0..request.query.len()).map(|_| None).collect();
-    for (slot, result) in judged_slots.into_iter().zip(judged) {
-        results[slot] = Some(result);
+    drop(request);
+    let chunk_size = state.config.limits.max_batch_items.max(1);
+    let mut pending = pending.into_iter().peekable();
+    while pending.peek().is_some() {
+        let (slots, items): (Vec<usize>, Vec<Value>) = pending.by_ref().take(chunk_size).unzip();
+        let results = judge_batch(&state, run_id.as_deref(), policy_name.as_deref(), items).await?;
+        for (index, result) in slots.into_iter().zip(results) {
+            let mut score = SampleScore::of(result, &policy, fallback);
+            if let Some(error) = &mut score.error {
+                // Fields inside the batch are `items[k].…`; name the query's own entries.
+                error.field = error.field.take().map(|field| relative_field(&field, index));
+            }
+            scores[index] = Some(score);
+        }
     }
+    let scores: Vec<SampleScore> = scores
+        .into_iter()
+        .map(|score| {
+            score.unwrap_or_else(|| SampleScore::unjudged(not_judged(), fallback))
+        })
+        .collect();
+    let response = GetRewardResponse {
+        rewards: scores.iter().map(|score| score.reward).collect(),
+        scores: scores.iter().map(|score| score.accuracy).collect(),
+        extra_logs: json!({
+            "accuracy": scores.iter().map(|score| score.accuracy).collect::<Vec<_>>(),
+            "format": scores.iter().map(|score| score.format).collect::<Vec<_>>(),
+            "judged": scores.iter().map(|score| score.judged).collect::<Vec<_>>(),
+        }),
+        errors: scores
+            .iter()
+            .enumerate()
+            .filter_map(|(index, score)| score.error_at(index))
+            .collect(),
+        submission_ids: scores.iter().map(|score| score.submission_id.clone()).collect(),
+    };
+    serde_json::to_value(response).map_err(|error| ApiError::internal(&error))
+}
 
-    let mut rewards = Vec::with_capacity(results.len());
-    let mut accuracy = Vec::with_capacity(results.len());
-    let mut format = Vec::with_capacity(results.len());
-    let mut submission_ids = Vec::with_capacity(results.len());
-    for result in &results {
-        match result {
-            Some(ItemResult::Judged(item)) => {
-                rewards.push(Some(item.reward));
-                accuracy.push(item.components.get("accuracy").copied());
-                format.push(item.components.get("format").copied());
-                submission_ids.push(Some(item.submission_id.clone()));
-            }
-            failed => {
-                if let Some(ItemResult::Failed(failed)) = failed {
-                    tracing::warn!(code = failed.error.code, message = %failed.error.message, "query not judged");
-                }
-                rewards.push(None);
-                accuracy.push(None);
-                format.push(None);
-                submission_ids.push(None);
-            }
-        }
+fn not_judged() -> ItemError {
+    ItemError {
+        code: "internal_error",
+        message: "the query was not judged".into(),
+        field: None,
     }
-    Ok(Json(GetRewardResponse {
-        scores: rewards.clone(),
-        rewards,
-        extra_logs: json!({ "accuracy": accuracy, "format": format }),
-        submission_ids,
-    }))
+}
+
+/// `items[3].task.answer` → `labels[7]` style names: the label's fields under `labels[i]`, the
+/// rest under `query[i]`.
+fn relative_field(field: &str, index: usize) -> String {
+    let inner = match field.split_once("].") {
+        Some((head, rest)) if head.starts_with("items[") => rest,
+        _ if field.starts_with("items[") => "",
+        _ => field,
+    };
+    match inner {
+        "" => format!("query[{index}]"),
+        label if label == "label" || label.starts_with("label.") || label.starts_with("task") => {
+            let rest = label
+                .strip_prefix("label")
+                .or_else(|| label.strip_prefix("task"))
+                .unwrap_or_default();
+            format!("labels[{index}]{rest}")
+        }
+        other => format!("query[{index}].{other}"),
+    }
 }
 
 /// One query as a `/v1/rewards` item: the response is what follows the prompt, and the label
-/// is a math answer unless it is a JSON object with a `kind`.
-fn to_item(index: usize, query: &str, prompt: &str, label: Label) -> Option<Value> {
+/// becomes its task (docs/trainers.md).
+fn to_item(index: usize, query: &str, prompt: &str, label: &Value) -> Result<Value, ItemError> {
     let completion = match query.strip_prefix(prompt) {
         Some(rest) => rest,
-        // Detokenisation can change the prompt's edges (special tokens dropped): fall back to
-        // the text after the prompt's last occurrence.
-        None => &query[query.rfind(prompt).filter(|_| !prompt.is_empty())? + prompt.len()..],
-    };
-    let task = match label {
-        Label::Text(text) if text.trim_start().starts_with('{') => match serde_json::from_str::<Value>(&text)
-        {
-            Ok(task @ Value::Object(_)) if task.get("kind").is_some() => task,
-            _ => json!({ "kind": "math", "answer": text }),
+        // Detokenisation can change the prompt's edges (a special token dropped or merged):
+        // fall back to the text after the prompt's last occurrence.
+        None => match query.rfind(prompt).filter(|_| !prompt.is_empty()) {
+            Some(at) => &query[at + prompt.len()..],
+            None => {
+                return Err(ItemError::new(
+                    "prompt_not_found",
+                    format!("prompts[{index}]"),
+                    "the query does not contain its prompt, so the response cannot be cut out",
+                ));
+            }
         },
-        Label::Text(text) => json!({ "kind": "math", "answer": text }),
-        Label::Task(task) => Value::Object(task),
     };
-    Some(json!({ "id": index.to_string(), "prompt": prompt, "completion": completion, "task": task }))
+    let task = super::labels::task_from_label(label).map_err(|mut error| {
+        error.field = error.field.take().map(|field| relative_field(&field, index));
+        error
+    })?;
+    Ok(json!({ "id": index.to_string(), "prompt": prompt, "completion": completion, "task": task }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_inside_the_batch_are_named_by_query() {
+        assert_eq!(relative_field("items[0].task.answer", 7), "labels[7].answer");
+        assert_eq!(relative_field("label.inputs[2]", 3), "labels[3].inputs[2]");
+        assert_eq!(relative_field("label", 3), "labels[3]");
+        assert_eq!(relative_field("items[4]", 2), "query[2]");
+        assert_eq!(relative_field("items[1].completion", 2), "query[2].completion");
+    }
+
+    #[test]
+    fn the_response_is_what_follows_the_prompt() {
+        let item = to_item(0, "<|im_start|>user\nQ<|im_end|>\nA", "<|im_start|>user\nQ<|im_end|>\n", &json!("4"))
+            .unwrap();
+        assert_eq!(item["completion"], json!("A"));
+        assert_eq!(item["task"], json!({"kind": "math", "answer": "4"}));
+    }
+
+    #[test]
+    fn a_query_without_its_prompt_is_unjudged_with_a_reason() {
+        let error = to_item(5, "something else", "the prompt", &json!("4")).unwrap_err();
+        assert_eq!(error.code, "prompt_not_found");
+        assert_eq!(error.field.as_deref(), Some("prompts[5]"));
+    }
 }

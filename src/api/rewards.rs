@@ -59,6 +59,10 @@ pub struct RewardItemSchema {
     pub completion: String,
     /// The task; or name a registered dataset entry with `entry` instead.
     pub task: Option<TaskSchema>,
+    /// Instead of `task`: the label a trainer's dataset holds (a math answer as a string or a
+    /// number, a task object, an APPS-style `{inputs, outputs, fn_name?}` or an open-r1
+    /// `verification_info`), turned into its task by the server.
+    pub label: Option<Value>,
     /// A registered dataset entry, `dataset@version:id` (or `dataset:id` for the newest
     /// version), judged against its stored task instead of a `task` sent here.
     pub entry: Option<String>,
@@ -351,6 +355,18 @@ impl Slot {
                 };
             }
         };
+        // A trainer's label becomes its task before decoding, so the record holds a task that
+        // re-checks parse like any other.
+        if let Err(error) = substitute_label(&mut raw) {
+            return Self {
+                id,
+                task: Value::Null,
+                entry,
+                group,
+                item: Err(error),
+                outcome: None,
+            };
+        }
         let task = raw.get("task").cloned().unwrap_or(Value::Null);
         Self {
             id,
@@ -395,6 +411,25 @@ impl Slot {
             Err(error) => ItemResult::Failed(FailedItem { id: item.id, error }),
         }
     }
+}
+
+/// Replaces an item's `label` (any label shape a trainer sends) by the task it stands for.
+fn substitute_label(raw: &mut Value) -> Result<(), ItemError> {
+    let Some(object) = raw.as_object_mut() else {
+        return Ok(());
+    };
+    let Some(label) = object.remove("label") else {
+        return Ok(());
+    };
+    if object.contains_key("task") || object.contains_key("entry") {
+        return Err(ItemError::new(
+            "invalid_item",
+            "label",
+            "send one of `task`, `entry` or `label`",
+        ));
+    }
+    object.insert("task".into(), super::labels::task_from_label(&label)?);
+    Ok(())
 }
 
 /// Judges one decoded item: math off the async workers, code in the sandbox.
@@ -510,7 +545,8 @@ struct MathTaskFields {
 }
 
 /// The item's wire shape into a domain [`RewardItem`], or the first problem with its field.
-pub fn parse_item(raw: Value) -> Result<RewardItem, ItemError> {
+pub fn parse_item(mut raw: Value) -> Result<RewardItem, ItemError> {
+    substitute_label(&mut raw)?;
     if !raw.is_object() {
         return Err(ItemError::new(
             "invalid_item",

@@ -106,7 +106,8 @@ pub async fn judge_code_item(
     policy: &Policy,
     sandbox: &Sandbox,
 ) -> Result<Judgement, ItemError> {
-    let mut judgement = judge_code(&item.completion, task, policy, sandbox).await?;
+    let think_opened = policy.think_opened(item.prompt.as_deref());
+    let mut judgement = judge_code(&item.completion, think_opened, task, policy, sandbox).await?;
     if policy.config.code_efficiency.is_some()
         && judgement.verdict.is_success()
         && matches!(&judgement.details, Details::Code(details) if details.fuel.is_none())
@@ -126,12 +127,13 @@ pub async fn judge_code_item(
 /// Judges a code item: extraction, one sandboxed run per test, verdict, reward.
 pub async fn judge_code(
     completion: &str,
+    think_opened: bool,
     task: &CodeTask,
     policy: &Policy,
     sandbox: &Sandbox,
 ) -> Result<Judgement, ItemError> {
     let started = Instant::now();
-    let format = check_format(completion, policy.config.think_opened_in_prompt);
+    let format = check_format(completion, think_opened);
     let mut details = CodeDetails {
         language: task.language.as_str(),
         total: test_count(&task.tests),

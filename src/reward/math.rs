@@ -11,8 +11,13 @@ use crate::math::{self, Side};
 /// completion with thousands of boxes costs a bounded number of verifications.
 const MAX_BOXES_COMPARED: usize = 32;
 
-pub(super) fn judge(completion: &str, gold: &str, policy: &Policy) -> Result<Judgement, ItemError> {
-    let format = check_format(completion, policy.config.think_opened_in_prompt);
+pub(super) fn judge(
+    completion: &str,
+    think_opened: bool,
+    gold: &str,
+    policy: &Policy,
+) -> Result<Judgement, ItemError> {
+    let format = check_format(completion, think_opened);
     let mut details = MathDetails {
         format_error: format.err().map(|violation| violation.explain()),
         ..MathDetails::default()

@@ -186,7 +186,12 @@ impl ItemError {
 pub fn judge(item: &RewardItem, policy: &Policy) -> Result<Judgement, ItemError> {
     let started = Instant::now();
     let mut judgement = match &item.task {
-        Task::Math { answer } => math::judge(&item.completion, answer, policy)?,
+        Task::Math { answer } => math::judge(
+            &item.completion,
+            policy.think_opened(item.prompt.as_deref()),
+            answer,
+            policy,
+        )?,
         Task::Code(_) => {
             return Err(ItemError {
                 code: "internal_error",

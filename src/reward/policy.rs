@@ -22,9 +22,11 @@ pub struct PolicyConfig {
     pub accuracy_weight: f64,
     /// Weight of the format reward (1 when the completion is `<think>…</think>` + an answer).
     pub format_weight: f64,
-    /// The chat template already opened `<think>` in the prompt, so the completion must only
-    /// close it.
-    pub think_opened_in_prompt: bool,
+    /// Whether the chat template already opened `<think>` in the prompt, so the completion
+    /// must only close it. Unset (the default): read from the item's prompt, which opened it
+    /// when it ends with `<think>` (DeepSeek-R1-Distill, QwQ); `true` or `false` forces it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub think_opened_in_prompt: Option<bool>,
     /// Accept "the final answer is 12", "#### 12" and "Answer: 12" when nothing is boxed.
     pub text_fallbacks: bool,
     /// Treat `50\%` as equal to the bare number `50`.
@@ -68,7 +70,7 @@ impl Default for PolicyConfig {
         Self {
             accuracy_weight: 1.0,
             format_weight: 1.0,
-            think_opened_in_prompt: false,
+            think_opened_in_prompt: None,
             text_fallbacks: false,
             percent_matches_number: false,
             multiple_answers_penalty: 0.0,
@@ -132,6 +134,14 @@ impl Policy {
             config,
             math,
         })
+    }
+
+    /// Whether the completion starts inside a `<think>` block its prompt opened: the policy's
+    /// setting when it has one, else what the prompt itself shows.
+    pub fn think_opened(&self, prompt: Option<&str>) -> bool {
+        self.config
+            .think_opened_in_prompt
+            .unwrap_or_else(|| prompt.is_some_and(crate::completion::prompt_opens_think))
     }
 
     /// `name@hash`: the name and a short stable hash of the settings, stored with every

@@ -14,4 +14,5 @@ mod ops;
 mod policies;
 mod rewards;
 mod shed;
+mod slime;
 mod timeline;
