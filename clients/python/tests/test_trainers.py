@@ -8,6 +8,8 @@ against a real server, held to `/v1/rewards` for the same items.
   `importlib.util.spec_from_file_location` (no package, so no relative imports) or by
   `pkg://`, calls it with keyword arguments plus the config's `reward_kwargs`, the batch
   manager with plural names; the default manager collects every key of a dict result.
+- slime (`--rm-type remote_rm`): one `{prompt, response, label}` per sample, the JSON answer
+  kept and read under `--reward-key`.
 - TRL (1.16, `GRPOTrainer`): calls each reward function with `prompts`, `completions`,
   `completion_ids`, the dataset's other columns and `trainer_state`; conversational
   completions are message lists, with `reasoning_content` when a response schema parsed the
@@ -224,6 +226,20 @@ def test_openrlhf_retry_of_a_timed_out_request_gets_the_stored_results(verdict_u
     again = post(verdict_url, f"/get_reward?run_id={run}", body)
     assert again["rewards"] == first["rewards"] == [2.0, 1.0, 1.0]
     assert again["submission_ids"] == first["submission_ids"]
+    assert len(stored(verdict_url, run)) == 3
+
+
+def test_slime_remote_rm_sample_reads_the_reward_key_and_never_fails_a_bad_label(verdict_url):
+    # slime's `remote_rm` posts one `{prompt, response, label}` and keeps the JSON; with
+    # `--reward-key reward` it reads `reward`. A non-200 would be retried and stop the job.
+    run = run_id("slime")
+    samples = [(MATH_PROMPT, GOOD_MATH, "4"), (MATH_PROMPT, WRONG_MATH, 4), (CODE_PROMPT, GOOD_CODE, APPS_LABEL)]
+    replies = [post(verdict_url, f"/slime/reward?run_id={run}", {"prompt": p, "response": r, "label": label}) for p, r, label in samples]
+    reference = rewards(verdict_url, [{"prompt": p, "completion": r, "label": label} for p, r, label in samples])
+    assert [reply["reward"] for reply in replies] == [result["reward"] for result in reference] == [2.0, 1.0, 2.0]
+    assert [reply["judged"] for reply in replies] == [1, 1, 1]
+    bad = post(verdict_url, f"/slime/reward?run_id={run}", {"prompt": MATH_PROMPT, "response": GOOD_MATH, "label": None})
+    assert is_number(bad["reward"]) and bad["judged"] == 0 and bad["error"]
     assert len(stored(verdict_url, run)) == 3
 
 
