@@ -189,7 +189,7 @@ def test_openrlhf_empty_lists_get_empty_lists(verdict_url):
 
 
 def test_openrlhf_think_opened_by_the_chat_template_is_read_from_the_prompt(verdict_url):
-    # Issue 17: templates that open `<think>` (DeepSeek-R1-Distill, Qwen3) gave format 0.
+    # Issue 17: templates that open `<think>` (DeepSeek-R1-Distill, QwQ) gave format 0.
     prompt = MATH_PROMPT + "<think>\n"
     response = "2+2 is 4\n</think>\n\nThe answer is \\boxed{4}"
     reply = openrlhf_request(verdict_url, run_id("openrlhf-think"), [prompt + response + END_OF_TURN], [prompt], ["4"])
