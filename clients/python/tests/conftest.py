@@ -1,7 +1,9 @@
 """Starts a real `verdict serve` for the tests, on a free loopback port with its own data dir.
 
 The binary comes from `VERDICT_BIN` (CI sets it to the build it just made); without it the
-tests build and run the server through cargo from the repository root.
+tests build and run the server through cargo from the repository root. The sandbox's language
+images live in `VERDICT_SANDBOX_DIR` (default: the per-user cache the Rust tests share), so
+they are fetched and compiled once, not once per test session.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ def verdict_url():
     data_dir = tempfile.mkdtemp(prefix="verdict-client-test-")
     binary = os.environ.get("VERDICT_BIN")
     command = [binary] if binary else ["cargo", "run", "--quiet", "--"]
-    command += ["serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir]
+    sandbox_dir = os.environ.get("VERDICT_SANDBOX_DIR") or str(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "verdict"
+    )
+    command += ["serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir, "--sandbox-dir", sandbox_dir]
     env = dict(os.environ, VERDICT_DATABASE_URL=f"sqlite://{data_dir}/verdict.db")
     server = subprocess.Popen(command, cwd=REPO_ROOT if not binary else data_dir, env=env)
     url = f"http://127.0.0.1:{port}"

@@ -74,24 +74,29 @@ def test_trl_names_a_missing_label_column(verdict_url):
 
 
 def test_verl_compute_score_returns_the_reward(verdict_url):
-    score = verl_compute_score(verdict_url)
+    score = verl_compute_score(verdict_url, return_dict=False)
     assert score("math500", GOOD, "4") == 2.0
     assert score("math500", WRONG, "4") == 1.0
-    detailed = verl_compute_score(verdict_url, return_dict=True)("gsm8k", GOOD, "4", {"index": 3})
-    assert detailed == {"score": 2.0, "acc": 1.0, "format": 1.0, "verdict": "correct"}
+    detailed = verl_compute_score(verdict_url)("gsm8k", GOOD, "4", {"index": 3}, unknown_kwarg=1)
+    assert detailed == {
+        "score": 2.0,
+        "acc": 1.0,
+        "format": 1.0,
+        "pred": "4",
+        "judged": 1.0,
+        "error": "",
+        "verdict": "correct",
+    }
 
 
-def test_verl_raises_instead_of_scoring_an_unjudgeable_sample(verdict_url):
+def test_verl_raises_on_an_unjudgeable_sample_when_asked_to(verdict_url):
     with pytest.raises(VerdictError):
-        verl_compute_score(verdict_url)("math500", GOOD, "\\frac{")
+        verl_compute_score(verdict_url, unjudged="raise")("math500", GOOD, "\\frac{")
 
 
 def test_module_level_compute_score_reads_the_environment(verdict_url, monkeypatch):
-    import verdict_client.verl as verl
-
     monkeypatch.setenv("VERDICT_URL", verdict_url)
-    monkeypatch.setattr(verl, "_default", None)
-    assert compute_score("math500", GOOD, "4") == 2.0
+    assert compute_score("math500", GOOD, "4")["score"] == 2.0
 
 
 def test_a_refused_request_raises_with_the_servers_message(verdict_url):

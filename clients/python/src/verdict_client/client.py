@@ -3,11 +3,13 @@
 Batches are split to the server's item limit, sent with a timeout, and retried with backoff on
 connection errors, 408, 429 and 5xx. A 4xx other than those is the caller's mistake and raises
 at once. Items the server could not judge come back with `error` set and `reward` None: they
-must never be treated as a zero reward.
+must never be treated as a zero reward. `ItemResult.failure` tells a bad item (its label or
+task: the dataset's problem) from a failure of the service (the sandbox, the server).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.error
@@ -16,6 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
+
+# Item error codes that mean the service itself failed (not the item): such an item must stop
+# or be retried, never be scored. Any other code names something wrong with the item itself.
+SERVICE_ERROR_CODES = {"internal_error", "sandbox_unavailable", "sandbox_error"}
+
+# Verdicts that earn accuracy.
+SUCCESS_VERDICTS = {"correct", "accepted"}
 
 
 class VerdictError(RuntimeError):
@@ -60,6 +69,32 @@ class ItemResult:
     @property
     def scorable(self) -> bool:
         return self.error is None and self.reward is not None
+
+    @property
+    def failure(self) -> Optional[str]:
+        """None when judged; `"item"` when the item itself cannot be judged (an empty or
+        unreadable label, an unknown task kind); `"service"` when the service failed."""
+        if self.scorable:
+            return None
+        code = str((self.error or {}).get("code", ""))
+        return "service" if code in SERVICE_ERROR_CODES or not code else "item"
+
+    @property
+    def accuracy(self) -> Optional[float]:
+        """1.0 for a correct answer or a program that passed every test, else 0.0; None when
+        not judged. Unlike `components["accuracy"]` it does not depend on the policy's weights."""
+        if not self.scorable:
+            return None
+        return 1.0 if self.verdict in SUCCESS_VERDICTS else 0.0
+
+    @property
+    def reason(self) -> str:
+        """Why the item was not judged, in one line; empty when it was."""
+        if self.scorable:
+            return ""
+        error = self.error or {}
+        field = f" ({error['field']})" if error.get("field") else ""
+        return f"{error.get('code', 'error')}: {error.get('message', 'no reward in the result')}{field}"
 
 
 def math_task(answer: Any) -> Dict[str, Any]:
@@ -124,6 +159,17 @@ class VerdictClient:
             results.extend(batch)
         return results
 
+    async def arewards(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        policy: Optional[str] = None,
+        run_id: Optional[str] = None,
+    ) -> List[ItemResult]:
+        """`rewards` for an event loop: the blocking HTTP call runs in the loop's executor."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, lambda: self.rewards(items, policy=policy, run_id=run_id))
+
     def verify_math(self, gold: str, prediction: str) -> Dict[str, Any]:
         """Compares one gold answer with one prediction (`POST /v1/math/verify`)."""
         return self._post("/v1/math/verify", {"gold": gold, "prediction": prediction})
@@ -136,7 +182,7 @@ class VerdictClient:
             return False
 
     def _post(self, path: str, body: Mapping[str, Any]) -> Dict[str, Any]:
-        data = json.dumps(body).encode()
+        data = encode_json(body)
         headers = {"content-type": "application/json"}
         if self.api_key:
             headers["authorization"] = f"Bearer {self.api_key}"
@@ -157,6 +203,28 @@ class VerdictClient:
             except (urllib.error.URLError, OSError) as error:
                 last_error = error
         raise VerdictError(f"{path}: no answer after {self.retries + 1} attempts: {last_error}")
+
+
+def encode_json(body: Any) -> bytes:
+    """JSON for the request body. Trainers hand over numpy scalars and arrays (veRL's batches,
+    datasets read through pandas); they are sent as the plain values they hold. NaN has no JSON
+    form and is refused here rather than by the server."""
+    try:
+        return json.dumps(body, default=_plain_value, allow_nan=False).encode()
+    except ValueError as error:
+        raise VerdictError(f"the request cannot be sent as JSON: {error}") from None
+
+
+def _plain_value(value: Any) -> Any:
+    # numpy's arrays and scalars both have `tolist`; checking for it avoids importing numpy.
+    to_list = getattr(value, "tolist", None)
+    if callable(to_list):
+        return to_list()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"a {type(value).__name__} cannot be sent to verdict as JSON")
 
 
 def _read_json(error: urllib.error.HTTPError) -> Optional[Dict[str, Any]]:
