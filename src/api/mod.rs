@@ -163,13 +163,29 @@ pub fn openapi_document(state: &AppState) -> serde_json::Value {
         }
     }
     names.pop();
-    if let Some(parameters) = document
-        .pointer_mut("/paths/~1get_reward/post/parameters")
-        .and_then(serde_json::Value::as_array_mut)
+    // Every judging operation that takes `?policy=` (the trainers' protocols, the dataset
+    // probe). Audit filters (`GET /v1/submissions?policy=`) also name policies of the past.
+    if let Some(paths) = document
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
     {
-        for parameter in parameters.iter_mut().filter(|p| p["name"] == "policy") {
-            parameter["schema"]["enum"] = serde_json::Value::from(names.clone());
+        for operation in paths.values_mut().filter_map(serde_json::Value::as_object_mut) {
+            if let Some(method) = operation.get_mut("post") {
+                let Some(parameters) = method
+                    .get_mut("parameters")
+                    .and_then(serde_json::Value::as_array_mut)
+                else {
+                    continue;
+                };
+                for parameter in parameters.iter_mut().filter(|p| p["name"] == "policy") {
+                    parameter["schema"]["enum"] = serde_json::Value::from(names.clone());
+                }
+            }
         }
+    }
+    // A gold may be sent as a JSON number, every digit kept (`answer_text`).
+    if let Some(gold) = document.pointer_mut("/components/schemas/VerifyRequest/properties/gold") {
+        gold["type"] = serde_json::json!(["string", "number"]);
     }
     auth::document_security(&mut document, state.auth.enabled());
     document
