@@ -1,24 +1,121 @@
-"""verdict's test driver for call-based and assert-based code tasks (DESIGN §4).
+"""verdict's test drivers for call-based and assert-based code tasks (docs/code-semantics.md).
 
-The Python runner imports this module when it is built, so a fresh instance finds the driver
-already compiled: compiling it with every program cost ~12 million wasm instructions, several
+The Python runner imports this module when it is built, so a fresh instance finds the drivers
+already compiled: compiling them with every program cost ~12 million wasm instructions, several
 times what a typical HumanEval test costs. Programs run elsewhere (python.wasm) get the same
 source and execute it first. `src/code/harness.rs` writes the programs that call it and reads
-the marker line it prints.
+the marker lines it prints.
 
-Each entry point reads the run's nonce from stdin before the solution runs, compiles the
-solution itself (a SyntaxError is a compile error, not a crash), executes it in a fresh
-namespace, runs the test, and prints one marker line `NONCE STATUS [JSON]` at the very end.
+Three entry points, each reading the run's nonce from stdin before anything else:
+- `call`: one call-based case. The source is compiled and the outcome reported first (as for
+  `serve`), the solution runs, the function is called with the JSON arguments on stdin, and
+  the result goes back to the host as JSON; the host compares it.
+- `serve`: the solution's side of an assert-based test. The source is compiled first and the
+  outcome reported (`compiled` or `compile_error`) before any of the solution's code runs, so
+  that report cannot come from the solution. Then the solution runs and every request on stdin
+  (a function name and plain-data arguments) is answered with plain data.
+- `judge`: the test's side, in another instance the solution never runs in. `check` runs with
+  `candidate` (and any name the test uses but does not define) standing for a function of the
+  solution: each call crosses to the `serve` instance through the host, and the result comes
+  back as plain data decoded here, so what the test compares is an ordinary value whose
+  methods the solution cannot have written. Decision record 006 has the threat model.
 """
 
+import builtins
 import io
 import json
 import sys
 import traceback
 
+# Integers cross the host at any size: CPython's default refuses str() of a 4,300-digit int.
+if hasattr(sys, "set_int_max_str_digits"):
+    sys.set_int_max_str_digits(0)
 
-def _driver():
-    nonce = sys.stdin.readline().strip()
+
+class _NotPlain(Exception):
+    """A value that has no plain-data form (a custom object, a function, a cycle)."""
+
+
+_MAX_DEPTH = 200
+
+
+def _encode(value, depth=0, seen=None):
+    """Plain data as JSON-compatible structures, read through the base types' own methods so
+    that subclasses with overridden comparison or iteration cross as their plain value."""
+    if depth > _MAX_DEPTH:
+        raise _NotPlain("nested too deeply")
+    if value is None or value is True or value is False:
+        return value
+    # `type()` cannot be faked the way `isinstance` can (through a `__class__` property).
+    kind = type(value)
+    if issubclass(kind, int):
+        return {"$int": int.__repr__(int.__index__(value))}
+    if issubclass(kind, float):
+        return {"$float": float.__repr__(float.__float__(value))}
+    if issubclass(kind, str):
+        return str.__str__(value)
+    if issubclass(kind, complex):
+        return {"$complex": [float.__repr__(complex.real.__get__(value)),
+                             float.__repr__(complex.imag.__get__(value))]}
+    if issubclass(kind, (bytes, bytearray)):
+        return {"$bytes": bytes.hex(bytes(memoryview(value)))}
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        raise _NotPlain("a value that contains itself")
+    seen.add(id(value))
+    try:
+        if issubclass(kind, list):
+            return [_encode(item, depth + 1, seen) for item in list.__iter__(value)]
+        if issubclass(kind, tuple):
+            return {"$tuple": [_encode(item, depth + 1, seen) for item in tuple.__iter__(value)]}
+        if issubclass(kind, frozenset):
+            return {"$frozenset": [_encode(item, depth + 1, seen) for item in frozenset.__iter__(value)]}
+        if issubclass(kind, set):
+            return {"$set": [_encode(item, depth + 1, seen) for item in set.__iter__(value)]}
+        if issubclass(kind, dict):
+            return {"$dict": [[_encode(key, depth + 1, seen), _encode(item, depth + 1, seen)]
+                              for key, item in dict.items(value)]}
+    finally:
+        seen.discard(id(value))
+    raise _NotPlain("a " + kind.__name__ + " is not plain data")
+
+
+_TAGS = {
+    "$int": lambda text: int(text),
+    "$float": lambda text: float(text),
+    "$complex": lambda parts: complex(float(parts[0]), float(parts[1])),
+    "$bytes": lambda text: bytes.fromhex(text),
+    "$tuple": tuple,
+    "$set": set,
+    "$frozenset": frozenset,
+    "$dict": lambda pairs: {key: item for key, item in pairs},
+}
+
+
+def _tagged(obj):
+    if len(obj) != 1:
+        raise ValueError("not plain data: an object with " + str(len(obj)) + " keys")
+    ((tag, payload),) = obj.items()
+    decode = _TAGS.get(tag)
+    if decode is None:
+        raise ValueError("not plain data: unknown tag " + repr(tag)[:40])
+    return decode(payload)
+
+
+def _decode(text):
+    """The inverse of `_encode`: only plain values come out (json, then the tags above)."""
+    return json.loads(text, object_hook=_tagged, parse_constant=_no_constant)
+
+
+def _no_constant(name):
+    raise ValueError("not plain data: " + name)
+
+
+def _dumps(value):
+    return json.dumps(_encode(value), allow_nan=False, separators=(",", ":"))
+
+
+def _reporter(nonce):
     real_stdout = sys.stdout
 
     def report(status, payload=None):
@@ -26,39 +123,47 @@ def _driver():
         real_stdout.write(line)
         real_stdout.flush()
 
-    def load(source, test_code=None):
-        namespace = {"__name__": "__verdict_solution__", "__builtins__": __builtins__}
-        try:
-            code = compile(source, "<solution>", "exec")
-        except (SyntaxError, ValueError):
-            traceback.print_exc()
-            report("compile_error")
-            return None
-        exec(code, namespace)
-        if test_code is not None:
-            exec(compile(test_code, "<test>", "exec"), namespace)
-        return namespace
+    return real_stdout, report
 
-    def find(namespace, name):
-        if name in namespace and callable(namespace[name]):
-            return namespace[name]
-        holder = namespace.get("Solution")
-        if holder is not None and hasattr(holder, name):
-            return getattr(holder(), name)
+
+def _compile_solution(source, report):
+    try:
+        return compile(source, "<solution>", "exec")
+    except (SyntaxError, ValueError):
+        traceback.print_exc()
+        report("compile_error")
         return None
 
-    def plain(value):
-        if isinstance(value, (list, tuple)):
-            return [plain(item) for item in value]
-        if isinstance(value, dict):
-            return {str(key): plain(item) for key, item in value.items()}
-        return value
 
-    def call(source, name):
-        namespace = load(source)
-        if namespace is None:
+def _find(namespace, name):
+    if name in namespace and callable(namespace[name]):
+        return namespace[name]
+    holder = namespace.get("Solution")
+    if holder is not None and hasattr(holder, name):
+        return getattr(holder(), name)
+    return None
+
+
+def _plain_json(value):
+    if isinstance(value, (list, tuple)):
+        return [_plain_json(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain_json(item) for key, item in value.items()}
+    return value
+
+
+def call(source, name):
+    """Runs the solution, then calls `name` with the JSON arguments on stdin's second line."""
+    nonce = sys.stdin.readline().strip()
+    real_stdout, report = _reporter(nonce)
+    try:
+        code = _compile_solution(source, report)
+        if code is None:
             return
-        function = find(namespace, name)
+        report("compiled")
+        namespace = {"__name__": "__verdict_solution__", "__builtins__": builtins}
+        exec(code, namespace)
+        function = _find(namespace, name)
         if function is None:
             report("missing_function")
             return
@@ -72,50 +177,139 @@ def _driver():
             sys.stdout = real_stdout
             real_stdout.write(printed)
         try:
-            report("returned", json.dumps(plain(result), allow_nan=False))
+            report("returned", json.dumps(_plain_json(result), allow_nan=False))
         except (TypeError, ValueError):
             report("unrepresentable", json.dumps(repr(result)[:1000]))
+    except SystemExit:
+        raise
+    except BaseException:
+        traceback.print_exc()
+        report("exception")
+        sys.exit(1)
 
-    def check(source, test_code, entry_point):
-        namespace = load(source)
-        if namespace is None:
+
+def serve(source):
+    """The solution's side of an assert-based test: compile (reported before the solution
+    runs), run, then answer `[name, args, kwargs]` requests, one line each, until stdin ends."""
+    nonce = sys.stdin.readline().strip()
+    real_stdout, report = _reporter(nonce)
+    code = _compile_solution(source, report)
+    if code is None:
+        return
+    report("compiled")
+    namespace = {"__name__": "__verdict_solution__", "__builtins__": builtins}
+    try:
+        exec(code, namespace)
+    except SystemExit:
+        raise
+    except BaseException:
+        traceback.print_exc()
+        sys.exit(1)
+    while True:
+        line = sys.stdin.readline()
+        if not line:
             return
-        if entry_point not in namespace:
+        name, args, kwargs = _decode(line)
+        function = _find(namespace, name)
+        if function is None:
+            report("missing_function", json.dumps(name))
+            continue
+        try:
+            result = function(*args, **kwargs)
+        except SystemExit:
+            raise
+        except BaseException as error:
+            traceback.print_exc()
+            report("raised", json.dumps([type(error).__name__, str(error)[:1000]]))
+            continue
+        try:
+            payload = _dumps(result)
+        except (_NotPlain, RecursionError, ValueError, TypeError, OverflowError) as error:
+            report("unrepresentable", json.dumps(str(error)[:200] + ": " + _safe_repr(result)))
+            continue
+        report("returned", payload)
+
+
+def _safe_repr(value):
+    try:
+        return object.__repr__(value)[:200]
+    except BaseException:
+        return "?"
+
+
+class SolutionFailed(BaseException):
+    """The solution's side cannot answer (it ended, or returned something that is not plain
+    data): a BaseException, so that a test's `except Exception` does not swallow it."""
+
+
+def _raised(name, message):
+    # Only the built-in exception classes are recreated; the solution names them, so anything
+    # else (and the process-ending ones) becomes a plain RuntimeError.
+    kind = getattr(builtins, name, None) if isinstance(name, str) else None
+    if not (isinstance(kind, type) and issubclass(kind, Exception)):
+        kind = RuntimeError
+    try:
+        return kind(message)
+    except BaseException:
+        return RuntimeError(message)
+
+
+def judge(test_code, entry_point):
+    """Runs `check(candidate)` from `test_code`, where `candidate` is the solution's
+    `entry_point` in the other instance. Prints `call` requests and reads the answers."""
+    nonce = sys.stdin.readline().strip()
+    real_stdout, report = _reporter(nonce)
+    real_stdin = sys.stdin
+
+    def remote(name):
+        def function(*args, **kwargs):
+            report("call", json.dumps(_encode([name, list(args), kwargs]), allow_nan=False,
+                                      separators=(",", ":")))
+            answer = real_stdin.readline()
+            if not answer:
+                raise SolutionFailed("the solution ended before answering")
+            kind, payload = answer.rstrip("\n").split(" ", 1)
+            if kind == "returned":
+                return _decode(payload)
+            if kind == "raised":
+                error_name, message = json.loads(payload)
+                raise _raised(error_name, message)
+            raise SolutionFailed(kind + " " + payload[:200])
+
+        function.__name__ = function.__qualname__ = name
+        return function
+
+    class Namespace(dict):
+        # A name the test uses but does not define is the solution's (HumanEval's tests call
+        # helpers of the prompt, such as `poly`): it crosses like `candidate`.
+        def __missing__(self, name):
+            if name.startswith("__") or hasattr(builtins, name):
+                raise KeyError(name)
+            function = remote(name)
+            self[name] = function
+            return function
+
+    namespace = Namespace(__name__="__verdict_test__", __builtins__=builtins)
+    try:
+        exec(compile(test_code, "<test>", "exec"), namespace)
+        check = dict.get(namespace, "check")
+        if not callable(check):
             report("missing_function")
             return
-        # Taken before the test code runs: a solution may itself define `check`.
-        candidate = namespace[entry_point]
-        exec(compile(test_code, "<test>", "exec"), namespace)
-        try:
-            namespace["check"](candidate)
-        except AssertionError:
-            traceback.print_exc()
-            report("assertion_failed")
-            return
-        report("passed")
-
-    def guarded(action):
-        def run(*arguments):
-            try:
-                action(*arguments)
-            except SystemExit:
-                raise
-            except BaseException:
-                traceback.print_exc()
-                report("exception")
-                sys.exit(1)
-        return run
-
-    return guarded(call), guarded(check)
-
-
-def call(source, name):
-    """Runs the solution, then calls `name` with the JSON arguments on stdin's second line."""
-    run_call, _ = _driver()
-    run_call(source, name)
-
-
-def check(source, test_code, entry_point):
-    """Runs the solution, then the test code's `check(candidate)`."""
-    _, run_check = _driver()
-    run_check(source, test_code, entry_point)
+        check(remote(entry_point))
+    except AssertionError:
+        traceback.print_exc()
+        report("assertion_failed")
+        return
+    except SolutionFailed as failure:
+        print("the solution could not answer:", failure, file=sys.stderr)
+        report("solution_failed")
+        return
+    except SystemExit:
+        report("exception")
+        return
+    except BaseException:
+        traceback.print_exc()
+        report("exception")
+        return
+    report("passed")

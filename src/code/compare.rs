@@ -1,8 +1,9 @@
-//! Output comparison for stdin/stdout tests (DESIGN §4): CRLF and CR become LF, trailing
-//! whitespace is dropped from each line and trailing blank lines from the end; leading
+//! Output comparison for stdin/stdout tests (docs/code-semantics.md): CRLF and CR become LF,
+//! trailing whitespace is dropped from each line and trailing blank lines from the end; leading
 //! whitespace and inner blank lines still count. In float mode, tokens that both parse as
-//! numbers compare within a tolerance and everything else exactly. Never case-folded, never
-//! truncated to the shorter output.
+//! numbers compare within a tolerance unless both are integers, which compare exactly at any
+//! size; everything else compares exactly. Never case-folded, never truncated to the shorter
+//! output. Also the number equality of call-based results ([`numbers_equal`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -110,6 +111,10 @@ fn tokens_match(want: &str, got: &str, rel_tol: f64, abs_tol: f64) -> bool {
     if want == got {
         return true;
     }
+    // Two integers are exact: a tolerance of 1e-6 would make 1000000 equal 1000001.
+    if let (Some(want), Some(got)) = (integer_digits(want), integer_digits(got)) {
+        return want == got;
+    }
     match (parse_number(want), parse_number(got)) {
         (Some(w), Some(g)) => (w - g).abs() <= abs_tol.max(rel_tol * w.abs().max(g.abs())),
         _ => false,
@@ -125,6 +130,49 @@ fn parse_number(token: &str) -> Option<f64> {
         .then(|| token.parse::<f64>().ok())
         .flatten()
         .filter(|n| n.is_finite())
+}
+
+/// A decimal integer literal as its canonical digits (sign kept, leading zeros and `+` gone,
+/// `-0` as `0`), or `None` for anything else.
+fn integer_digits(token: &str) -> Option<String> {
+    let (negative, digits) = match token.as_bytes().first()? {
+        b'-' => (true, &token[1..]),
+        b'+' => (false, &token[1..]),
+        _ => (false, token),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits = digits.trim_start_matches('0');
+    Some(match (negative, digits.is_empty()) {
+        (_, true) => "0".to_owned(),
+        (true, false) => format!("-{digits}"),
+        (false, false) => digits.to_owned(),
+    })
+}
+
+/// Call-based number equality: two integers exactly at any size (their digits are kept from
+/// the request, serde_json's `arbitrary_precision`); an integer and a float only when the
+/// float's exact binary value is that integer (`3 == 3.0`, but `10**30` is not the float
+/// `1e30`); two floats as f64.
+pub fn numbers_equal(a: &serde_json::Number, b: &serde_json::Number) -> bool {
+    let (a_text, b_text) = (a.to_string(), b.to_string());
+    match (integer_digits(&a_text), integer_digits(&b_text)) {
+        (Some(a), Some(b)) => a == b,
+        (Some(integer), None) => float_is_integer(&b_text, &integer),
+        (None, Some(integer)) => float_is_integer(&a_text, &integer),
+        (None, None) => a.as_f64().is_some_and(|a| b.as_f64() == Some(a)),
+    }
+}
+
+fn float_is_integer(float: &str, integer: &str) -> bool {
+    match float.parse::<f64>() {
+        // Rust prints a float's exact decimal expansion with `{:.0}`.
+        Ok(value) if value.is_finite() && value.fract() == 0.0 => {
+            integer_digits(&format!("{value:.0}")).as_deref() == Some(integer)
+        }
+        _ => false,
+    }
 }
 
 /// At most 200 characters of a line, so a huge wrong line does not bloat the record.
@@ -193,6 +241,27 @@ mod tests {
             abs_tol: 0.01,
         };
         assert_eq!(compare_output("1.000", "1.005", absolute), None);
+    }
+
+    #[test]
+    fn float_mode_compares_integers_exactly() {
+        assert!(compare_output("1000000", "1000001", FLOAT).is_some());
+        assert!(compare_output("9223372036854775808", "9223372036854775809", FLOAT).is_some());
+        assert_eq!(compare_output("007 -0", "7 0", FLOAT), None);
+        // Either side not an integer: the tolerance applies.
+        assert_eq!(compare_output("1000000", "1000000.0000001", FLOAT), None);
+    }
+
+    #[test]
+    fn numbers_compare_exactly_when_either_is_an_integer() {
+        let n = |text: &str| serde_json::from_str::<serde_json::Number>(text).unwrap();
+        assert!(numbers_equal(&n("3"), &n("3.0")));
+        assert!(!numbers_equal(&n("9007199254740993"), &n("9007199254740992")));
+        assert!(!numbers_equal(&n("1000000000000000000000000000000"), &n("1e30")));
+        assert!(numbers_equal(&n("1000000000000000019884624838656"), &n("1e30")));
+        assert!(numbers_equal(&n("0.1"), &n("0.1")));
+        assert!(!numbers_equal(&n("0.1"), &n("0.10000000000000003")));
+        assert!(!numbers_equal(&n("2"), &n("2.5")));
     }
 
     #[test]

@@ -20,8 +20,10 @@ use wasmtime::{
     PoolingAllocationConfig,
 };
 
+use super::harness;
 use super::images::ImageStore;
-use super::run::{self, Exit, RawRun, RunState, RunnerState};
+use super::judged::{self, Conversation, Side};
+use super::run::{self, Exit, RawRun, RunState, RunnerState, Stdio};
 use super::runner_build;
 use super::{CodeError, Language, LimitMaxima, Limits, RunOutcome, RunStatus, lang};
 
@@ -84,12 +86,22 @@ const MAX_WASM_STACK: usize = 8 << 20;
 /// the CPython runner, with room for a rebuilt one.
 const CORE_INSTANCES_PER_RUNNER: u32 = 20;
 
-/// A runner component and what its language's command can import that it may lack.
+/// A runner component and the modules only its language's command has.
 struct Runner {
     pre: component::InstancePre<RunnerState>,
-    /// Top-level standard-library module names of the fallback command, asked of the command
-    /// itself the first time a program misses a module in the runner.
-    fallback_modules: OnceCell<HashSet<String>>,
+    /// Top-level modules the command can import and the runner cannot, asked of both (with
+    /// programs of ours, never a guest's) the first time a program imports anything.
+    command_only: OnceCell<HashSet<String>>,
+}
+
+/// Both sides of an assert-based test, as the host saw them (`judged.rs`).
+#[derive(Debug)]
+pub struct JudgedRun {
+    pub judge: RunOutcome,
+    pub solution: RunOutcome,
+    pub conversation: Conversation,
+    /// What the solution printed, without the driver's markers.
+    pub solution_output: String,
 }
 
 impl Sandbox {
@@ -147,7 +159,7 @@ impl Sandbox {
                 .map_err(|e| CodeError::wasmtime(format!("cannot link {}", file.path.display()), e))?;
             let runner = Runner {
                 pre,
-                fallback_modules: OnceCell::new(),
+                command_only: OnceCell::new(),
             };
             runners.insert(language, runner);
         }
@@ -176,83 +188,171 @@ impl Sandbox {
         limits: &Limits,
     ) -> Result<RunOutcome, CodeError> {
         let _permit = self.permits.acquire().await.map_err(|_| CodeError::Closed)?;
-        if let Some(runner) = self.runners.get(&language) {
-            let raw = run::run_component(&self.engine, &runner.pre, code, stdin.to_vec(), limits).await?;
-            let Some(module) = missing_module(&raw) else {
-                return Ok(classify(language, raw));
-            };
-            if !self.fallback_imports(language, runner, module).await? {
-                return Ok(classify(language, raw));
-            }
-            tracing::debug!(%language, module, "module missing from the runner; rerunning on the command");
-        }
-        self.run_command(language, code, stdin, limits).await
-    }
-
-    async fn run_command(
-        &self,
-        language: Language,
-        code: &str,
-        stdin: &[u8],
-        limits: &Limits,
-    ) -> Result<RunOutcome, CodeError> {
-        let pre = self.commands.get(&language).ok_or(CodeError::NoImage(language))?;
-        let raw = run::run(
-            &self.engine,
-            pre,
-            &lang::argv(language, code),
-            stdin.to_vec(),
-            limits,
-        )
-        .await?;
+        let raw = self
+            .run_raw(
+                language,
+                code,
+                &[code],
+                Stdio::new(stdin.to_vec(), limits),
+                limits,
+            )
+            .await?;
         Ok(classify(language, raw))
     }
 
-    /// Whether the command of `language` has the standard-library module `module`, which the
-    /// runner lacked. The list comes from the command itself, once.
-    async fn fallback_imports(
+    /// An assert-based test: `judge_program` and `solution_program` in two fresh instances,
+    /// each under `limits`, with the host relaying calls between them (`judged.rs`).
+    /// `solution_source` and `test_code` are what the import scan reads.
+    pub async fn run_judged(
         &self,
         language: Language,
-        runner: &Runner,
-        module: &str,
-    ) -> Result<bool, CodeError> {
-        let modules = runner
-            .fallback_modules
+        judge: (&str, &str),
+        solution: (&str, &str),
+        limits: &Limits,
+    ) -> Result<JudgedRun, CodeError> {
+        let ((judge_program, test_code), (solution_program, solution_source)) = (judge, solution);
+        // Two instances at once: both slots are taken before either starts, so two tests
+        // waiting for their second slot can never hold the pool between them.
+        let _permits = self
+            .permits
+            .acquire_many(2)
+            .await
+            .map_err(|_| CodeError::Closed)?;
+        let solution_nonce = new_nonce();
+        let (judge_stdio, judge_stdin) = Stdio::fed(limits);
+        let (solution_stdio, solution_stdin) = Stdio::fed(limits);
+        let judge_side = Side {
+            stdout: judge_stdio.stdout(),
+            stdin: judge_stdin,
+            nonce: new_nonce(),
+        };
+        let solution_side = Side {
+            stdout: solution_stdio.stdout(),
+            stdin: solution_stdin,
+            nonce: solution_nonce.clone(),
+        };
+        let (test_sources, solution_sources) = ([test_code], [solution_source]);
+        let judge_run = self.run_raw(language, judge_program, &test_sources, judge_stdio, limits);
+        let solution_run = self.run_raw(
+            language,
+            solution_program,
+            &solution_sources,
+            solution_stdio,
+            limits,
+        );
+        let (judge_raw, solution_raw, conversation) =
+            judged::converse(judge_run, solution_run, judge_side, solution_side).await;
+        let solution = classify(language, solution_raw?);
+        Ok(JudgedRun {
+            judge: classify(language, judge_raw?),
+            solution_output: harness::own_output(&solution.stdout_text(), &solution_nonce),
+            solution,
+            conversation,
+        })
+    }
+
+    /// Runs `program` on the runner component of its language, or on the command when one of
+    /// `sources` imports a module only the command has. Decided before the run from the
+    /// sources, never from what a run printed (a guest could print anything).
+    async fn run_raw(
+        &self,
+        language: Language,
+        program: &str,
+        sources: &[&str],
+        stdio: Stdio,
+        limits: &Limits,
+    ) -> Result<RawRun, CodeError> {
+        if let Some(runner) = self.runners.get(&language) {
+            let imported: HashSet<&str> = sources
+                .iter()
+                .flat_map(|source| lang::imported_modules(source))
+                .collect();
+            let needs_command = if imported.is_empty() {
+                false
+            } else {
+                let command_only = self.command_only(language, runner).await?;
+                imported.iter().any(|module| command_only.contains(*module))
+            };
+            if !needs_command {
+                return run::run_component(&self.engine, &runner.pre, program, stdio, limits).await;
+            }
+            tracing::debug!(%language, "a module only the command has is imported; running on the command");
+        }
+        let pre = self.commands.get(&language).ok_or(CodeError::NoImage(language))?;
+        run::run(&self.engine, pre, &lang::argv(language, program), stdio, limits).await
+    }
+
+    /// The top-level modules the command of `language` imports and its runner does not. Both
+    /// lists come from programs of ours, run once: the command's `sys.stdlib_module_names`,
+    /// and every module the runner can import (what its snapshot loaded, and the pure-Python
+    /// ones it carries).
+    async fn command_only<'a>(
+        &'a self,
+        language: Language,
+        runner: &'a Runner,
+    ) -> Result<&'a HashSet<String>, CodeError> {
+        runner
+            .command_only
             .get_or_try_init(|| async {
-                let program = "import sys\nprint('\\n'.join(sorted(sys.stdlib_module_names)))";
-                let outcome = self
-                    .run_command(language, program, b"", &Limits::defaults(&self.maxima))
-                    .await?;
-                if outcome.status != RunStatus::Ok {
-                    return Err(CodeError::Fallback(format!(
-                        "listing the {language} command's modules ended as {:?}",
-                        outcome.status
-                    )));
-                }
-                let names = String::from_utf8_lossy(&outcome.stdout)
-                    .lines()
-                    .map(str::to_owned)
-                    .collect();
-                Ok::<HashSet<String>, CodeError>(names)
+                let limits = Limits::defaults(&self.maxima);
+                let list = "import sys\nprint('\\n'.join(sorted(sys.stdlib_module_names)))";
+                let pre = self.commands.get(&language).ok_or(CodeError::NoImage(language))?;
+                let raw = run::run(
+                    &self.engine,
+                    pre,
+                    &lang::argv(language, list),
+                    Stdio::new(Vec::new(), &limits),
+                    &limits,
+                )
+                .await?;
+                let command = module_list(language, "command", raw)?;
+                let probe = format!(
+                    "import importlib.util, sys\nfor name in {names:?}.split():\n    try:\n        \
+                     found = name in sys.modules or importlib.util.find_spec(name) is not None\n    \
+                     except Exception:\n        found = False\n    if found:\n        print(name)\n",
+                    names = command.iter().cloned().collect::<Vec<_>>().join(" "),
+                );
+                let raw = run::run_component(
+                    &self.engine,
+                    &runner.pre,
+                    &probe,
+                    Stdio::new(Vec::new(), &limits),
+                    &limits,
+                )
+                .await?;
+                let in_runner = module_list(language, "runner", raw)?;
+                Ok::<HashSet<String>, CodeError>(command.difference(&in_runner).cloned().collect())
             })
-            .await?;
-        let top_level = module.split('.').next().unwrap_or(module);
-        Ok(modules.contains(top_level))
+            .await
     }
 }
 
-/// The module a runner program failed to import, when that is how it ended: an uncaught
-/// `ModuleNotFoundError` (exit 1, the last stderr line naming the module).
-fn missing_module(raw: &RawRun) -> Option<&str> {
-    if raw.exit != Exit::Code(1) || raw.stdout_truncated || raw.stderr_truncated || raw.memory_refused {
-        return None;
+/// The names a module-listing program of ours printed, one per line.
+fn module_list(language: Language, what: &str, raw: RawRun) -> Result<HashSet<String>, CodeError> {
+    let outcome = classify(language, raw);
+    if outcome.status != RunStatus::Ok {
+        return Err(CodeError::Fallback(format!(
+            "listing the {language} {what}'s modules ended as {:?}: {}",
+            outcome.status,
+            outcome.stderr_text()
+        )));
     }
-    let stderr = std::str::from_utf8(&raw.stderr).ok()?;
-    let last = stderr.trim_end().lines().next_back()?;
-    let name = last
-        .strip_prefix("ModuleNotFoundError: No module named '")?
-        .strip_suffix('\'')?;
-    Some(name)
+    Ok(String::from_utf8_lossy(&outcome.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// 160 random bits as hex (two ULIDs' random parts, from the OS generator); a guest cannot
+/// predict it.
+pub(crate) fn new_nonce() -> String {
+    format!(
+        "{:020x}{:020x}",
+        ulid::Ulid::new().random(),
+        ulid::Ulid::new().random()
+    )
 }
 
 fn build_engine(config: &SandboxConfig, data_dir: &Path) -> Result<Engine, CodeError> {

@@ -1,33 +1,31 @@
-//! The programs that run call-based and assert-based tests (DESIGN §4), and the reading of
-//! their outcome.
+//! The programs that run call-based and assert-based tests (docs/code-semantics.md), and the
+//! reading of what they report.
 //!
-//! The driver reads a per-run nonce from stdin *before* the solution runs, compiles the
-//! solution itself (a `SyntaxError` is a compile error, not a crash), executes it in a fresh
-//! namespace, runs the test, and prints one marker line `NONCE STATUS [JSON]` to the real
-//! stdout at the very end. A program that exits early (`sys.exit(0)`, `os._exit(0)`) never
-//! prints the marker, so it cannot pass by leaving — the reward hack RL policies find first.
-//! The expected values never enter the guest: a call-based result is compared on the host.
+//! Every driver reads a per-run nonce from stdin before the solution runs and prints marker
+//! lines `NONCE STATUS [PAYLOAD]`, each starting a line. The first marker is always the
+//! compile outcome (`compiled` or `compile_error`), printed before any of the solution's code
+//! has run, so it cannot come from the solution; a later `compile_error` is ignored.
 //!
-//! Limits of the design, written down: code in the same interpreter can, in principle, walk
-//! frames to find the nonce. The sandbox, not the harness, is the security boundary; the
-//! harness only makes the cheap hacks fail.
+//! - Call-based: one instance per case runs the solution and prints the function's result as
+//!   JSON; the expected value never enters the guest, and the host compares.
+//! - Assert-based: the test runs in a *judge* instance the solution never runs in, and every
+//!   call of `candidate` crosses through the host to a *solution* instance serving calls, with
+//!   arguments and results as plain data (`judged.rs` relays; decision record 006). What the
+//!   solution can print or change reaches the verdict only as a plain value.
 
 use serde_json::Value;
 
 use super::Language;
+use super::compare::numbers_equal;
 
-/// What the driver reported, read from its marker line.
+/// What a call-based driver reported, read from its markers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HarnessReport {
     /// The function returned this value (as JSON: tuples as lists).
     Returned(Value),
     /// The return value has no JSON form (a set, an object…); the text is its repr.
     Unrepresentable(String),
-    /// `check(candidate)` finished without an exception.
-    Passed,
-    /// An `assert` in the test failed.
-    AssertionFailed,
-    /// The solution did not compile.
+    /// The solution did not compile (the first marker, printed before it could run).
     CompileError,
     /// The named function (or `Solution` method) does not exist after running the solution.
     MissingFunction,
@@ -41,22 +39,32 @@ pub fn call_program(language: Language, solution: &str, fn_name: &str) -> String
     let fn_name = literal(fn_name);
     match language {
         Language::Python => python_program("call", &format!("{solution}, {fn_name}")),
-        Language::JavaScript => format!("{JS_PRELUDE}\n__verdictCall({solution}, {fn_name});\n"),
+        Language::JavaScript => format!("{JS_PRELUDE}\n__verdict.call({solution}, {fn_name});\n"),
     }
 }
 
-/// The program for an assert-based task: the solution, then `check(entry_point)`.
-pub fn assert_program(language: Language, solution: &str, test_code: &str, entry_point: &str) -> String {
-    let (solution, test_code, entry_point) = (literal(solution), literal(test_code), literal(entry_point));
+/// The solution's side of an assert-based test: compiles, runs, then serves calls.
+pub fn solution_program(language: Language, solution: &str) -> String {
+    let solution = literal(solution);
     match language {
-        Language::Python => python_program("check", &format!("{solution}, {test_code}, {entry_point}")),
+        Language::Python => python_program("serve", &solution),
+        Language::JavaScript => format!("{JS_PRELUDE}\n__verdict.serve({solution});\n"),
+    }
+}
+
+/// The judge's side of an assert-based test: the test code's `check(candidate)`, where
+/// `candidate` calls `entry_point` of the solution's instance.
+pub fn judge_program(language: Language, test_code: &str, entry_point: &str) -> String {
+    let (test_code, entry_point) = (literal(test_code), literal(entry_point));
+    match language {
+        Language::Python => python_program("judge", &format!("{test_code}, {entry_point}")),
         Language::JavaScript => {
-            format!("{JS_PRELUDE}\n__verdictAssert({solution}, {test_code}, {entry_point});\n")
+            format!("{JS_PRELUDE}\n__verdict.judge({test_code}, {entry_point});\n")
         }
     }
 }
 
-/// The stdin of a run: the nonce line, then (for call-based tests) the arguments.
+/// The stdin of a call-based run: the nonce line, then the arguments.
 pub fn stdin_for(nonce: &str, args: Option<&Value>) -> Vec<u8> {
     let mut stdin = format!("{nonce}\n");
     if let Some(args) = args {
@@ -66,43 +74,112 @@ pub fn stdin_for(nonce: &str, args: Option<&Value>) -> Vec<u8> {
     stdin.into_bytes()
 }
 
-/// The driver's report and the program's own stdout with the marker line removed. `None` when
-/// no marker was printed: the program ended before the test did.
-pub fn read_report(stdout: &str, nonce: &str) -> (Option<HarnessReport>, String) {
-    let Some(at) = stdout.rfind(&format!("{nonce} ")) else {
-        return (None, stdout.to_owned());
-    };
-    // The marker starts a line (the driver writes a newline before it).
-    if at > 0 && stdout.as_bytes()[at - 1] != b'\n' {
-        return (None, stdout.to_owned());
+/// One marker line: its status word and the rest of the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    pub status: String,
+    pub payload: String,
+}
+
+/// Finds the marker lines of `nonce` in a growing output, line by line, remembering how far
+/// it has read; a line still being written is left for the next call.
+#[derive(Debug, Clone)]
+pub struct MarkerScanner {
+    prefix: String,
+    offset: usize,
+    pending: Vec<u8>,
+}
+
+impl MarkerScanner {
+    pub fn new(nonce: &str) -> Self {
+        MarkerScanner {
+            prefix: format!("{nonce} "),
+            offset: 0,
+            pending: Vec::new(),
+        }
     }
-    let line_end = stdout[at..].find('\n').map_or(stdout.len(), |end| at + end);
-    let marker = &stdout[at + nonce.len() + 1..line_end];
-    let (status, payload) = marker.split_once(' ').unwrap_or((marker, ""));
-    let report = match status {
-        "returned" => serde_json::from_str(payload).ok().map(HarnessReport::Returned),
+
+    /// How many bytes of the output have been taken in so far.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Takes in `more` (the output from [`offset`](Self::offset) on) and returns the markers
+    /// completed by it, in order.
+    pub fn feed(&mut self, more: &[u8]) -> Vec<Marker> {
+        self.offset += more.len();
+        self.pending.extend_from_slice(more);
+        let mut markers = Vec::new();
+        let mut consumed = 0;
+        while let Some(end) = self.pending[consumed..].iter().position(|&b| b == b'\n') {
+            let line = &self.pending[consumed..consumed + end];
+            consumed += end + 1;
+            if let Some(rest) = line.strip_prefix(self.prefix.as_bytes()) {
+                let rest = String::from_utf8_lossy(rest);
+                let (status, payload) = rest.split_once(' ').unwrap_or((&rest, ""));
+                markers.push(Marker {
+                    status: status.to_owned(),
+                    payload: payload.to_owned(),
+                });
+            }
+        }
+        self.pending.drain(..consumed);
+        markers
+    }
+}
+
+/// The program's own output: `stdout` without the marker lines of `nonce` (and the line break
+/// the driver writes before each).
+pub fn own_output(stdout: &str, nonce: &str) -> String {
+    let prefix = format!("{nonce} ");
+    let mut kept = String::with_capacity(stdout.len());
+    let mut lines = stdout.split_inclusive('\n').peekable();
+    while let Some(line) = lines.next() {
+        if lines.peek().is_some_and(|next| next.starts_with(&prefix)) && line == "\n" {
+            continue;
+        }
+        if line.starts_with(&prefix) {
+            continue;
+        }
+        kept.push_str(line);
+    }
+    kept
+}
+
+/// A call-based driver's report and the program's own stdout without markers. `None` when the
+/// markers do not say how the case ended: the program left before the driver did.
+pub fn read_report(stdout: &str, nonce: &str) -> (Option<HarnessReport>, String) {
+    let markers = MarkerScanner::new(nonce).feed(stdout.as_bytes());
+    let own = own_output(stdout, nonce);
+    let mut markers = markers.into_iter();
+    match markers.next().map(|m| m.status) {
+        Some(status) if status == "compile_error" => return (Some(HarnessReport::CompileError), own),
+        Some(status) if status == "compiled" => {}
+        _ => return (None, own),
+    }
+    let report = markers
+        .filter(|m| m.status != "compiled" && m.status != "compile_error")
+        .next_back();
+    let report = report.and_then(|marker| match marker.status.as_str() {
+        "returned" => serde_json::from_str(&marker.payload)
+            .ok()
+            .map(HarnessReport::Returned),
         "unrepresentable" => Some(HarnessReport::Unrepresentable(
-            serde_json::from_str::<String>(payload).unwrap_or_default(),
+            serde_json::from_str::<String>(&marker.payload).unwrap_or_default(),
         )),
-        "passed" => Some(HarnessReport::Passed),
-        "assertion_failed" => Some(HarnessReport::AssertionFailed),
-        "compile_error" => Some(HarnessReport::CompileError),
         "missing_function" => Some(HarnessReport::MissingFunction),
         "exception" => Some(HarnessReport::Exception),
         _ => None,
-    };
-    let own_output = stdout[..at.saturating_sub(1)].to_owned();
-    (report, own_output)
+    });
+    (report, own)
 }
 
-/// Call-based comparison (DESIGN §4): JSON values with numbers by value (`1 == 1.0`) and
-/// booleans never equal to numbers; lists in order; objects by key.
+/// Call-based comparison (docs/code-semantics.md): JSON values with numbers by value (`1 ==
+/// 1.0`), integers exactly at any size, booleans never equal to numbers; lists in order;
+/// objects by key.
 pub fn json_equal(expected: &Value, actual: &Value) -> bool {
     match (expected, actual) {
-        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
-            (Some(a), Some(b)) => a == b,
-            _ => a.as_f64() == b.as_f64(),
-        },
+        (Value::Number(a), Value::Number(b)) => numbers_equal(a, b),
         (Value::Array(a), Value::Array(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(a, b)| json_equal(a, b))
         }
@@ -144,50 +221,136 @@ fn python_program(entry: &str, arguments: &str) -> String {
 }
 
 // QuickJS runs with `--std`, which makes `std` a global (scripts given with `-e` cannot import).
-const JS_PRELUDE: &str = r#"const [__verdictCall, __verdictAssert] = (() => {
+// The same three drivers as the Python module (sandbox-images/python/verdict_harness.py), with
+// the same markers and the same plain-data encoding: tagged JSON (`$num` for the numbers JSON
+// cannot write, `$undefined`, `$bigint`, `$object` pairs, `$map`, `$set`), so that only arrays,
+// plain objects, Maps, Sets and primitives come out of a decode.
+const JS_PRELUDE: &str = r#"const __verdict = (() => {
   const nonce = (std.in.getline() || '').trim();
   const report = (status, payload) => {
     std.out.puts('\n' + nonce + ' ' + status + (payload === undefined ? '' : ' ' + payload) + '\n');
     std.out.flush();
   };
+  const printError = (e) => std.err.puts(String(e && e.stack ? e + '\n' + e.stack : e) + '\n');
   class AssertionError extends Error {}
   const assert = (condition, message) => { if (!condition) throw new AssertionError(message || 'assertion failed'); };
-  const load = (source, extra) => {
+  class NotPlain extends Error {}
+  const encode = (value, depth, seen) => {
+    if (depth > 200) throw new NotPlain('nested too deeply');
+    switch (typeof value) {
+      case 'undefined': return { $undefined: 1 };
+      case 'boolean': case 'string': return value;
+      case 'bigint': return { $bigint: value.toString() };
+      case 'number':
+        return Number.isFinite(value) && !Object.is(value, -0) ? value : { $num: Object.is(value, -0) ? '-0' : String(value) };
+      case 'object': break;
+      default: throw new NotPlain('a ' + typeof value + ' is not plain data');
+    }
+    if (value === null) return null;
+    if (seen.has(value)) throw new NotPlain('a value that contains itself');
+    seen.add(value);
     try {
-      return new Function('assert', 'AssertionError', source + '\n' + (extra || '') +
-        '\nreturn (name) => { try { return eval(name); } catch (e) { return undefined; } };')(assert, AssertionError);
+      if (Array.isArray(value)) return Array.from(value, (item) => encode(item, depth + 1, seen));
+      if (value instanceof Map) return { $map: Array.from(value, ([k, v]) => [encode(k, depth + 1, seen), encode(v, depth + 1, seen)]) };
+      if (value instanceof Set) return { $set: Array.from(value, (item) => encode(item, depth + 1, seen)) };
+      const proto = Object.getPrototypeOf(value);
+      if (proto === Object.prototype || proto === null) {
+        return { $object: Object.keys(value).map((key) => [key, encode(value[key], depth + 1, seen)]) };
+      }
+      throw new NotPlain('a ' + ((proto && proto.constructor && proto.constructor.name) || 'object') + ' is not plain data');
+    } finally { seen.delete(value); }
+  };
+  const dumps = (value) => JSON.stringify(encode(value, 0, new Set()));
+  const tags = {
+    $undefined: () => undefined,
+    $bigint: (text) => BigInt(text),
+    $num: (text) => Number(text),
+    $map: (pairs) => new Map(pairs.map(([k, v]) => [revive(k), revive(v)])),
+    $set: (items) => new Set(items.map(revive)),
+    $object: (pairs) => { const out = {}; for (const [k, v] of pairs) out[String(k)] = revive(v); return out; },
+  };
+  const revive = (value) => {
+    if (Array.isArray(value)) return value.map(revive);
+    if (value === null || typeof value !== 'object') return value;
+    const keys = Object.keys(value);
+    if (keys.length !== 1 || !Object.prototype.hasOwnProperty.call(tags, keys[0])) throw new Error('not plain data');
+    return tags[keys[0]](value[keys[0]]);
+  };
+  const decode = (text) => revive(JSON.parse(text));
+  // Parses without running: a SyntaxError here is reported before any of the solution's code ran.
+  const compileSolution = (source) => {
+    try {
+      return new Function(source + '\nreturn (name) => { try { return eval(name); } catch (e) { return undefined; } };');
     } catch (e) {
-      if (e instanceof SyntaxError) { std.err.puts(String(e) + '\n'); report('compile_error'); return null; }
+      if (e instanceof SyntaxError) { printError(e); report('compile_error'); return null; }
       throw e;
     }
   };
-  const guarded = (action) => (...args) => {
-    try { action(...args); } catch (e) {
-      std.err.puts(String(e && e.stack ? e + '\n' + e.stack : e) + '\n');
-      report(e instanceof AssertionError ? 'assertion_failed' : 'exception');
-      if (!(e instanceof AssertionError)) std.exit(1);
+  const call = (source, name) => {
+    try {
+      const body = compileSolution(source);
+      if (body === null) return;
+      report('compiled');
+      const fn = body()(name);
+      if (typeof fn !== 'function') { report('missing_function'); return; }
+      const args = JSON.parse(std.in.getline() || '[]');
+      const result = fn(...args);
+      report('returned', JSON.stringify(result === undefined ? null : result));
+    } catch (e) { printError(e); report('exception'); std.exit(1); }
+  };
+  const serve = (source) => {
+    const body = compileSolution(source);
+    if (body === null) return;
+    report('compiled');
+    let lookup;
+    try { lookup = body(); } catch (e) { printError(e); std.exit(1); }
+    for (let line = std.in.getline(); line !== null; line = std.in.getline()) {
+      const [name, args] = decode(line);
+      const fn = lookup(name);
+      if (typeof fn !== 'function') { report('missing_function', JSON.stringify(name)); continue; }
+      let result;
+      try { result = fn(...args); } catch (e) {
+        printError(e);
+        report('raised', JSON.stringify([String(e && e.name), String(e && e.message).slice(0, 1000)]));
+        continue;
+      }
+      let payload;
+      try { payload = dumps(result); } catch (e) {
+        report('unrepresentable', JSON.stringify(String(e && e.message).slice(0, 200)));
+        continue;
+      }
+      report('returned', payload);
     }
   };
-  const call = (source, name) => {
-    const lookup = load(source);
-    if (lookup === null) return;
-    const fn = lookup(name);
-    if (typeof fn !== 'function') { report('missing_function'); return; }
-    const args = JSON.parse(std.in.getline() || '[]');
-    const result = fn(...args);
-    const text = JSON.stringify(result === undefined ? null : result);
-    report('returned', text);
+  class SolutionFailed extends Error {}
+  const judge = (testCode, entryPoint) => {
+    let failed = null;
+    const remote = (name) => (...args) => {
+      if (failed !== null) throw new SolutionFailed(failed);
+      report('call', dumps([name, args]));
+      const answer = std.in.getline();
+      const at = answer === null ? -1 : answer.indexOf(' ');
+      const kind = answer === null ? 'ended' : at < 0 ? answer : answer.slice(0, at);
+      const payload = at < 0 ? '' : answer.slice(at + 1);
+      if (kind === 'returned') return decode(payload);
+      if (kind === 'raised') { const [n, m] = JSON.parse(payload); const e = new Error(m); e.name = n; throw e; }
+      // Remembered, so that a test catching every error cannot hide it.
+      failed = kind + ' ' + payload.slice(0, 200);
+      throw new SolutionFailed(failed);
+    };
+    let check;
+    try {
+      check = new Function('assert', 'AssertionError', testCode + '\nreturn typeof check === "function" ? check : undefined;')(assert, AssertionError);
+    } catch (e) { printError(e); report('exception'); return; }
+    if (typeof check !== 'function') { report('missing_function'); return; }
+    try { check(remote(entryPoint)); } catch (e) {
+      printError(e);
+      report(failed !== null ? 'solution_failed' : e instanceof AssertionError ? 'assertion_failed' : 'exception');
+      return;
+    }
+    report(failed !== null ? 'solution_failed' : 'passed');
   };
-  const check = (source, testCode, entryPoint) => {
-    const lookup = load(source, testCode);
-    if (lookup === null) return;
-    const candidate = lookup(entryPoint);
-    const checker = lookup('check');
-    if (typeof candidate !== 'function' || typeof checker !== 'function') { report('missing_function'); return; }
-    checker(candidate);
-    report('passed');
-  };
-  return [guarded(call), guarded(check)];
+  return { call, serve, judge };
 })();"#;
 
 #[cfg(test)]
@@ -198,7 +361,7 @@ mod tests {
 
     #[test]
     fn the_marker_is_read_and_removed_from_the_programs_output() {
-        let stdout = "debug print\n\nabc123 returned [1, 2]\n";
+        let stdout = "\nabc123 compiled\ndebug print\n\nabc123 returned [1, 2]\n";
         let (report, own) = read_report(stdout, "abc123");
         assert_eq!(report, Some(HarnessReport::Returned(json!([1, 2]))));
         assert_eq!(own, "debug print\n");
@@ -207,16 +370,34 @@ mod tests {
     #[test]
     fn no_marker_means_the_program_ended_before_the_test() {
         assert_eq!(read_report("passed\n", "n0nce").0, None);
+        assert_eq!(read_report("\nn0nce compiled\n", "n0nce").0, None);
         // A marker that does not start a line is not the driver's.
-        assert_eq!(read_report("x n0nce passed\n", "n0nce").0, None);
+        assert_eq!(
+            read_report("\nn0nce compiled\nx n0nce returned 1\n", "n0nce").0,
+            None
+        );
+    }
+
+    #[test]
+    fn only_the_first_marker_can_say_compile_error() {
+        // Printed before the solution ran: believed.
+        let (report, _) = read_report("\nN compile_error\n", "N");
+        assert_eq!(report, Some(HarnessReport::CompileError));
+        // Printed by a solution that found the nonce, after it compiled: ignored.
+        let forged = "\nN compiled\n\nN compile_error\n";
+        assert_eq!(read_report(forged, "N").0, None);
+        let forged = "\nN compiled\n\nN returned 3\n\nN compile_error\n";
+        assert_eq!(
+            read_report(forged, "N").0,
+            Some(HarnessReport::Returned(json!(3)))
+        );
+        // Markers before the compile outcome cannot exist: without it nothing is believed.
+        assert_eq!(read_report("\nN returned 3\n", "N").0, None);
     }
 
     #[test]
     fn every_status_is_understood() {
         for (line, expected) in [
-            ("passed", HarnessReport::Passed),
-            ("assertion_failed", HarnessReport::AssertionFailed),
-            ("compile_error", HarnessReport::CompileError),
             ("missing_function", HarnessReport::MissingFunction),
             ("exception", HarnessReport::Exception),
             (
@@ -225,11 +406,32 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                read_report(&format!("\nN {line}\n"), "N").0,
+                read_report(&format!("\nN compiled\n\nN {line}\n"), "N").0,
                 Some(expected),
                 "{line}"
             );
         }
+    }
+
+    #[test]
+    fn the_scanner_finds_markers_across_partial_writes() {
+        let mut scanner = MarkerScanner::new("N");
+        assert!(scanner.feed(b"hello\n\nN ca").is_empty());
+        assert_eq!(
+            scanner.feed(b"ll [1]\nN passed\nN"),
+            vec![
+                Marker {
+                    status: "call".into(),
+                    payload: "[1]".into()
+                },
+                Marker {
+                    status: "passed".into(),
+                    payload: String::new()
+                },
+            ]
+        );
+        assert_eq!(scanner.offset(), 28);
+        assert!(scanner.feed(b"o marker\n").is_empty());
     }
 
     #[test]
@@ -247,6 +449,28 @@ mod tests {
     }
 
     #[test]
+    fn integers_compare_exactly_at_any_size() {
+        let big = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+        // 2**63 + 1 against 2**63: equal as f64, not as integers.
+        assert!(!json_equal(
+            &big("9223372036854775808"),
+            &big("9223372036854775809")
+        ));
+        assert!(json_equal(
+            &big("9223372036854775808"),
+            &big("9223372036854775808")
+        ));
+        // Above u64.
+        let huge = "123456789012345678901234567890";
+        assert!(json_equal(&big(huge), &big(huge)));
+        assert!(!json_equal(&big(huge), &big("123456789012345678901234567891")));
+        // An integer never equals a float that only rounds to it.
+        assert!(!json_equal(&big(huge), &big("1.2345678901234568e29")));
+        assert!(json_equal(&big("3"), &big("3.0")));
+        assert!(json_equal(&big("-0"), &big("0")));
+    }
+
+    #[test]
     fn sources_are_embedded_as_literals_that_survive_quotes_and_newlines() {
         let program = call_program(
             Language::Python,
@@ -258,5 +482,16 @@ mod tests {
         );
         let stdin = stdin_for("n", Some(&json!([1, "x"])));
         assert_eq!(stdin, b"n\n[1,\"x\"]\n");
+    }
+
+    #[test]
+    fn the_judge_program_carries_the_test_and_never_the_solution() {
+        for language in Language::ALL {
+            let judge = judge_program(language, "def check(c): assert c(1) == 2", "f");
+            assert!(judge.contains("def check(c): assert c(1) == 2"));
+            let solution = solution_program(language, "SECRET_SOLUTION_TEXT");
+            assert!(!judge.contains("SECRET_SOLUTION_TEXT"));
+            assert!(!solution.contains("check(c)"));
+        }
     }
 }

@@ -79,6 +79,49 @@ fn qjs_module_names(code: &str) -> Cow<'_, str> {
     Cow::Owned(code)
 }
 
+/// The top-level modules a Python source imports by statement (`import a.b as c, d`,
+/// `from a.b import x`) or by a literal name (`__import__('a')`, `import_module('a')`); relative
+/// imports are skipped. Read from the text, line by line: what decides where a program runs
+/// (engine.rs) must come from the program, not from anything it prints. A module imported some
+/// other way is looked up in the runner, and one it lacks is a runtime error.
+pub(super) fn imported_modules(source: &str) -> Vec<&str> {
+    let mut modules = Vec::new();
+    for statement in source.lines().flat_map(|line| line.split(';')) {
+        let statement = statement.trim_start();
+        if let Some(names) = statement.strip_prefix("import ") {
+            for name in names.split(',') {
+                let name = name.split_whitespace().next().unwrap_or("");
+                modules.push(top_level(name));
+            }
+        } else if let Some(rest) = statement.strip_prefix("from ") {
+            let name = rest.split_whitespace().next().unwrap_or("");
+            if !name.starts_with('.') {
+                modules.push(top_level(name));
+            }
+        }
+        for call in ["__import__(", "import_module("] {
+            for (at, _) in statement.match_indices(call) {
+                let argument = statement[at + call.len()..].trim_start();
+                let Some(quote) = argument.chars().next().filter(|c| *c == '\'' || *c == '"') else {
+                    continue;
+                };
+                if let Some(end) = argument[1..].find(quote) {
+                    modules.push(top_level(&argument[1..1 + end]));
+                }
+            }
+        }
+    }
+    modules.retain(|name| !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_'));
+    modules
+}
+
+fn top_level(name: &str) -> &str {
+    name.split('.')
+        .next()
+        .unwrap_or(name)
+        .trim_matches(|c: char| c == '(' || c == ')')
+}
+
 /// Whether a run that exited with `exit_code` and wrote `stderr` failed to compile.
 pub(super) fn is_compile_error(language: Language, exit_code: i32, stderr: &str) -> bool {
     if exit_code != 1 {
@@ -130,6 +173,18 @@ mod tests {
                       SyntaxError: invalid syntax\n";
         assert!(!is_compile_error(Language::Python, 1, stderr));
         assert!(!is_compile_error(Language::Python, 2, "SyntaxError: x\n"));
+    }
+
+    #[test]
+    fn imports_are_read_from_the_source() {
+        let source = "import os.path as p, sys\nfrom collections import deque\nfrom . import x\n\
+                      x = __import__('lzma'); import  bz2\nm = importlib.import_module(\"curses.ascii\")\n\
+                      text = 'no import here'\n    import json";
+        assert_eq!(
+            imported_modules(source),
+            ["os", "sys", "collections", "lzma", "bz2", "curses", "json"]
+        );
+        assert!(imported_modules("print('import')").is_empty());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod engine;
 pub mod fence;
 pub mod harness;
 pub mod images;
+mod judged;
 mod lang;
 mod limits;
 mod outcome;
@@ -30,7 +31,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use engine::{Sandbox, SandboxConfig};
+pub(crate) use engine::new_nonce;
+pub use engine::{JudgedRun, Sandbox, SandboxConfig};
+pub use judged::Conversation;
 pub use limits::{LimitMaxima, Limits, LimitsError};
 pub use outcome::{RunOutcome, RunStatus};
 

@@ -5,6 +5,11 @@
 //! write that does not fit sets a flag: the guest sees an I/O error from then on, the epoch
 //! callback stops the run at its next tick (QuickJS ignores write errors and would otherwise
 //! print until its time limit), and the run's status is `output_limit_exceeded`.
+//!
+//! An assert-based test is a conversation between two instances (`judged.rs`): the host
+//! watches each one's stdout as it grows ([`CappedPipe::changed`]) and answers through the
+//! other's stdin, a [`FeedPipe`] it writes to without ever waiting, so a guest that stops
+//! reading can never block the task that also drives both guests and their deadlines.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use tokio::sync::Notify;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
@@ -24,6 +30,8 @@ struct Shared {
     bytes: Mutex<Vec<u8>>,
     limit: usize,
     overflowed: AtomicBool,
+    /// Woken on every write, so a host watching the output need not poll.
+    written: Notify,
 }
 
 impl CappedPipe {
@@ -32,6 +40,7 @@ impl CappedPipe {
             bytes: Mutex::new(Vec::new()),
             limit,
             overflowed: AtomicBool::new(false),
+            written: Notify::new(),
         };
         CappedPipe {
             shared: Arc::new(shared),
@@ -48,6 +57,16 @@ impl CappedPipe {
         std::mem::take(&mut *self.lock())
     }
 
+    /// A copy of what was written from `offset` on.
+    pub(super) fn read_from(&self, offset: usize) -> Vec<u8> {
+        self.lock().get(offset..).map(<[u8]>::to_vec).unwrap_or_default()
+    }
+
+    /// Resolves after the next write (at once if one happened since the last call).
+    pub(super) async fn changed(&self) {
+        self.shared.written.notified().await;
+    }
+
     fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
         // A poisoned lock only means another writer panicked mid-copy; the bytes are still
         // a prefix of the output.
@@ -56,6 +75,12 @@ impl CappedPipe {
 
     /// Appends what fits; returns false when something had to be dropped.
     fn append(&self, data: &[u8]) -> bool {
+        let fitted = self.append_locked(data);
+        self.shared.written.notify_one();
+        fitted
+    }
+
+    fn append_locked(&self, data: &[u8]) -> bool {
         let mut bytes = self.lock();
         let room = self.shared.limit.saturating_sub(bytes.len());
         if data.len() <= room {
@@ -138,9 +163,105 @@ impl StdoutStream for CappedPipe {
     }
 }
 
+/// A guest's stdin that the host feeds while the guest runs: writes never wait (the buffer is
+/// bounded by what the other guest could print, itself capped), reads wait for data, and
+/// closing gives the guest end-of-file once the buffer is drained.
+#[derive(Clone, Default)]
+pub(super) struct FeedPipe {
+    shared: Arc<Mutex<Feed>>,
+}
+
+#[derive(Default)]
+struct Feed {
+    bytes: std::collections::VecDeque<u8>,
+    closed: bool,
+    reader: Option<std::task::Waker>,
+}
+
+impl FeedPipe {
+    fn lock(&self) -> MutexGuard<'_, Feed> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends `data` for the guest to read; ignored once closed.
+    pub(super) fn push(&self, data: &[u8]) {
+        let mut feed = self.lock();
+        if feed.closed {
+            return;
+        }
+        feed.bytes.extend(data);
+        if let Some(reader) = feed.reader.take() {
+            reader.wake();
+        }
+    }
+
+    /// No more data: the guest reads what is left, then end-of-file.
+    pub(super) fn close(&self) {
+        let mut feed = self.lock();
+        feed.closed = true;
+        if let Some(reader) = feed.reader.take() {
+            reader.wake();
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for FeedPipe {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let mut feed = self.lock();
+        if feed.bytes.is_empty() {
+            if feed.closed {
+                return Poll::Ready(Ok(()));
+            }
+            feed.reader = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        let count = buf.remaining().min(feed.bytes.len());
+        let (front, back) = feed.bytes.as_slices();
+        let from_front = count.min(front.len());
+        buf.put_slice(&front[..from_front]);
+        buf.put_slice(&back[..count - from_front]);
+        feed.bytes.drain(..count);
+        Poll::Ready(Ok(()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_feed_gives_what_was_pushed_then_end_of_file_once_closed() {
+        use tokio::io::AsyncReadExt;
+        let feed = FeedPipe::default();
+        feed.push(b"ab");
+        let mut reader = feed.clone();
+        let mut buf = [0u8; 8];
+        assert_eq!(reader.read(&mut buf).await.unwrap(), 2);
+        let pusher = feed.clone();
+        let waiting = tokio::spawn(async move {
+            let mut buf = [0u8; 8];
+            reader.read(&mut buf).await.map(|n| buf[..n].to_vec())
+        });
+        tokio::task::yield_now().await;
+        pusher.push(b"cd");
+        assert_eq!(waiting.await.unwrap().unwrap(), b"cd");
+        feed.close();
+        let mut reader = feed.clone();
+        assert_eq!(reader.read(&mut buf).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_watcher_is_woken_by_a_write_and_reads_from_its_offset() {
+        let pipe = CappedPipe::new(16);
+        pipe.append(b"abc");
+        pipe.changed().await;
+        assert_eq!(pipe.read_from(1), b"bc");
+        assert!(pipe.read_from(10).is_empty());
+    }
 
     #[test]
     fn output_up_to_the_limit_is_kept_and_not_flagged() {

@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::{self, ResourceTable};
 use wasmtime::{Engine, InstancePre, ResourceLimiter, Store, Trap, UpdateDeadline};
+use wasmtime_wasi::cli::AsyncStdinStream;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::pipe::CappedPipe;
+use super::pipe::{CappedPipe, FeedPipe};
 use super::{CodeError, Limits};
 
 /// The per-run host state of a command's store.
@@ -126,15 +127,33 @@ pub(super) struct RawRun {
     pub fuel: Option<u64>,
 }
 
+/// Where a guest's stdin comes from.
+enum Stdin {
+    /// All of it, known before the run.
+    Bytes(Vec<u8>),
+    /// Fed by the host while the guest runs (the two sides of an assert-based test).
+    Fed(FeedPipe),
+}
+
 /// The guest's stdio for one run.
-struct Stdio {
-    stdin: Vec<u8>,
+pub(super) struct Stdio {
+    stdin: Stdin,
     stdout: CappedPipe,
     stderr: CappedPipe,
 }
 
 impl Stdio {
-    fn new(stdin: Vec<u8>, limits: &Limits) -> Self {
+    pub(super) fn new(stdin: Vec<u8>, limits: &Limits) -> Self {
+        Self::with_stdin(Stdin::Bytes(stdin), limits)
+    }
+
+    /// Stdio whose stdin the host feeds through the returned pipe as the guest runs.
+    pub(super) fn fed(limits: &Limits) -> (Self, FeedPipe) {
+        let feed = FeedPipe::default();
+        (Self::with_stdin(Stdin::Fed(feed.clone()), limits), feed)
+    }
+
+    fn with_stdin(stdin: Stdin, limits: &Limits) -> Self {
         let cap = usize::try_from(limits.output_bytes()).unwrap_or(usize::MAX);
         Stdio {
             stdin,
@@ -143,13 +162,21 @@ impl Stdio {
         }
     }
 
+    /// The guest's stdout, for a host that watches it while the guest runs.
+    pub(super) fn stdout(&self) -> CappedPipe {
+        self.stdout.clone()
+    }
+
     /// A WASI context over this stdio. The builder's defaults already give no env, no preopens
     /// and no permitted socket addresses; the network switches are set explicitly so a future
     /// default change cannot open them.
     fn wasi(&self) -> WasiCtxBuilder {
         let mut builder = WasiCtxBuilder::new();
+        match &self.stdin {
+            Stdin::Bytes(bytes) => builder.stdin(MemoryInputPipe::new(bytes.clone())),
+            Stdin::Fed(feed) => builder.stdin(AsyncStdinStream::new(feed.clone())),
+        };
         builder
-            .stdin(MemoryInputPipe::new(self.stdin.clone()))
             .stdout(self.stdout.clone())
             .stderr(self.stderr.clone())
             .allow_tcp(false)
@@ -163,7 +190,7 @@ impl Stdio {
 /// failure (the service's problem unless the memory limit explains it).
 type Attempt = Result<Exit, wasmtime::Error>;
 
-/// Runs `_start` of a fresh instance of `pre` with `argv`, `stdin` and `limits`.
+/// Runs `_start` of a fresh instance of `pre` with `argv`, `stdio` and `limits`.
 ///
 /// `Err` only for failures of the service (an exhausted instance pool, a broken link), never
 /// for anything the guest does.
@@ -171,10 +198,9 @@ pub(super) async fn run(
     engine: &Engine,
     pre: &InstancePre<RunState>,
     argv: &[String],
-    stdin: Vec<u8>,
+    stdio: Stdio,
     limits: &Limits,
 ) -> Result<RawRun, CodeError> {
-    let stdio = Stdio::new(stdin, limits);
     let state = RunState {
         wasi: stdio.wasi().args(argv).build_p1(),
         limiter: MemoryLimiter::new(limits),
@@ -197,16 +223,15 @@ pub(super) async fn run(
     conclude(attempt, started, memory_refused, fuel, stdio)
 }
 
-/// Calls `run(code)` on a fresh instance of the runner component `pre`, with `stdin` and
+/// Calls `run(code)` on a fresh instance of the runner component `pre`, with `stdio` and
 /// `limits`. Errors as for [`run`].
 pub(super) async fn run_component(
     engine: &Engine,
     pre: &component::InstancePre<RunnerState>,
     code: &str,
-    stdin: Vec<u8>,
+    stdio: Stdio,
     limits: &Limits,
 ) -> Result<RawRun, CodeError> {
-    let stdio = Stdio::new(stdin, limits);
     let state = RunnerState {
         ctx: stdio.wasi().build(),
         table: ResourceTable::new(),

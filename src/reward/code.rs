@@ -207,13 +207,20 @@ fn fence_tags(language: Language) -> &'static [&'static str] {
     }
 }
 
-/// One test in a fresh instance.
+/// One test in a fresh instance (two for an assert-based test: the judge and the solution).
 async fn run_test(
     index: usize,
     code: &str,
     task: &CodeTask,
     sandbox: &Sandbox,
 ) -> Result<TestReport, ItemError> {
+    if let CodeTests::Assert {
+        entry_point,
+        test_code,
+    } = &task.tests
+    {
+        return run_assert_test(code, entry_point, test_code, task, sandbox).await;
+    }
     let nonce = new_nonce();
     let (program, stdin, expected) = match &task.tests {
         CodeTests::Stdio(cases) => (
@@ -226,26 +233,12 @@ async fn run_test(
             harness::stdin_for(&nonce, Some(&cases[index].args)),
             Some(cases[index].expected.to_string()),
         ),
-        CodeTests::Assert {
-            entry_point,
-            test_code,
-        } => (
-            harness::assert_program(task.language, code, test_code, entry_point),
-            harness::stdin_for(&nonce, None),
-            None,
-        ),
+        CodeTests::Assert { .. } => unreachable!("assert-based tests are judged above"),
     };
     let outcome = sandbox
         .run(task.language, &program, &stdin, &task.limits)
         .await
-        .map_err(|error| {
-            tracing::error!(error = %crate::store::error_chain(&error), "sandbox failure");
-            ItemError {
-                code: "sandbox_error",
-                message: "the sandbox failed while running this item; it was not scored".into(),
-                field: None,
-            }
-        })?;
+        .map_err(sandbox_failure)?;
 
     let mut report = TestReport {
         index,
@@ -274,9 +267,11 @@ async fn run_test(
         }
         CodeTests::Call { cases, .. } => {
             let (harness_report, _printed) = harness::read_report(&outcome.stdout_text(), &nonce);
-            report.status = match (status_of(&outcome), harness_report) {
-                (Some(limit_or_crash), _) => limit_or_crash,
-                (None, Some(HarnessReport::Returned(value))) => {
+            report.status = match (harness_report, status_of(&outcome)) {
+                // Reported before the solution ran, so it is the compiler's word.
+                (Some(HarnessReport::CompileError), _) => Verdict::CompileError,
+                (_, Some(limit_or_crash)) => limit_or_crash,
+                (Some(HarnessReport::Returned(value)), None) => {
                     report.actual = excerpt(&value.to_string());
                     if harness::json_equal(&cases[index].expected, &value) {
                         Verdict::Accepted
@@ -284,26 +279,107 @@ async fn run_test(
                         Verdict::WrongAnswer
                     }
                 }
-                (None, Some(HarnessReport::Unrepresentable(repr))) => {
+                (Some(HarnessReport::Unrepresentable(repr)), None) => {
                     report.actual = excerpt(&repr);
                     report.note = Some("the return value has no JSON form".into());
                     Verdict::WrongAnswer
                 }
-                (None, other) => harness_failure(other, &mut report),
+                (other, None) => harness_failure(other, &mut report),
             };
         }
-        CodeTests::Assert { .. } => {
-            let (harness_report, printed) = harness::read_report(&outcome.stdout_text(), &nonce);
-            report.actual = excerpt(&printed);
-            report.status = match (status_of(&outcome), harness_report) {
-                (Some(limit_or_crash), _) => limit_or_crash,
-                (None, Some(HarnessReport::Passed)) => Verdict::Accepted,
-                (None, Some(HarnessReport::AssertionFailed)) => Verdict::WrongAnswer,
-                (None, other) => harness_failure(other, &mut report),
-            };
-        }
+        CodeTests::Assert { .. } => unreachable!("assert-based tests are judged above"),
     }
     Ok(report)
+}
+
+/// An assert-based test: the test code runs in a judge instance, the solution in another, and
+/// the verdict comes from what the host saw (decision record 006), in this order: the
+/// solution did not compile; the solution hit a limit or crashed; it answered a call with
+/// something that is not plain data, or ended mid-call; the judge hit a limit; then the
+/// judge's own end (`passed` only if it said so and nothing above happened).
+async fn run_assert_test(
+    code: &str,
+    entry_point: &str,
+    test_code: &str,
+    task: &CodeTask,
+    sandbox: &Sandbox,
+) -> Result<TestReport, ItemError> {
+    let judge_program = harness::judge_program(task.language, test_code, entry_point);
+    let solution_program = harness::solution_program(task.language, code);
+    let run = sandbox
+        .run_judged(
+            task.language,
+            (&judge_program, test_code),
+            (&solution_program, code),
+            &task.limits,
+        )
+        .await
+        .map_err(sandbox_failure)?;
+    let (judge, solution, conversation) = (&run.judge, &run.solution, &run.conversation);
+    let mut stderr = solution.stderr_text();
+    let judge_stderr = judge.stderr_text();
+    if !judge_stderr.is_empty() {
+        stderr.push_str("\n[test] ");
+        stderr.push_str(&judge_stderr);
+    }
+    let mut report = TestReport {
+        index: 0,
+        status: Verdict::Accepted,
+        time_ms: judge.time_ms.max(solution.time_ms),
+        fuel: judge.fuel.zip(solution.fuel).map(|(a, b)| a + b),
+        exit_code: solution.exit_code,
+        expected: None,
+        actual: excerpt(&run.solution_output),
+        stderr: excerpt(&stderr),
+        difference: None,
+        note: solution.trap.clone().or_else(|| judge.trap.clone()),
+    };
+    report.status = if conversation.compiled == Some(false) {
+        Verdict::CompileError
+    } else if let Some(limit_or_crash) = status_of(solution) {
+        limit_or_crash
+    } else if conversation.compiled.is_none() {
+        report.note = Some("the program ended before the test started".into());
+        Verdict::RuntimeError
+    } else if let Some(failure) = &conversation.solution_failure {
+        report.note = Some(solution_failure_note(failure));
+        Verdict::RuntimeError
+    } else if let Some(limit_or_crash) = status_of(judge) {
+        limit_or_crash
+    } else {
+        match conversation.judge_end.as_deref() {
+            Some("passed") => Verdict::Accepted,
+            Some("assertion_failed") => Verdict::WrongAnswer,
+            Some("missing_function") => {
+                report.note = Some("the test code defines no check(candidate)".into());
+                Verdict::RuntimeError
+            }
+            _ => Verdict::RuntimeError,
+        }
+    };
+    Ok(report)
+}
+
+fn solution_failure_note(failure: &str) -> String {
+    let (kind, detail) = failure.split_once(' ').unwrap_or((failure, ""));
+    match kind {
+        "unrepresentable" => format!(
+            "the function returned something that is not plain data: {}",
+            serde_json::from_str::<String>(detail).unwrap_or_else(|_| detail.to_owned())
+        ),
+        "missing_function" => format!("the solution defines no function {detail}"),
+        "ended" => "the solution ended before answering a call of the test".into(),
+        _ => format!("the solution could not answer: {failure}"),
+    }
+}
+
+fn sandbox_failure(error: crate::code::CodeError) -> ItemError {
+    tracing::error!(error = %crate::store::error_chain(&error), "sandbox failure");
+    ItemError {
+        code: "sandbox_error",
+        message: "the sandbox failed while running this item; it was not scored".into(),
+        field: None,
+    }
 }
 
 /// The verdict a run's status decides on its own: every status but a clean exit.
@@ -346,12 +422,6 @@ fn excerpt(text: &str) -> String {
     format!("{}… ({} bytes in all)", &text[..end], text.len())
 }
 
-/// 160 random bits as hex (two ULIDs' random parts, from the OS generator); the guest cannot
-/// predict it.
 fn new_nonce() -> String {
-    format!(
-        "{:020x}{:020x}",
-        ulid::Ulid::new().random(),
-        ulid::Ulid::new().random()
-    )
+    crate::code::new_nonce()
 }

@@ -5,6 +5,7 @@ mod auth;
 mod code;
 mod datasets;
 mod errors;
+mod forgery;
 mod helpers;
 mod humaneval;
 mod integrity;
