@@ -39,9 +39,10 @@ class _NotPlain(Exception):
 _MAX_DEPTH = 200
 
 
-def _encode(value, depth=0, seen=None):
+def _encode(value, depth=0, seen=None, other=None):
     """Plain data as JSON-compatible structures, read through the base types' own methods so
-    that subclasses with overridden comparison or iteration cross as their plain value."""
+    that subclasses with overridden comparison or iteration cross as their plain value.
+    `other(value)` encodes what is not plain data (a reference), or raises `_NotPlain`."""
     if depth > _MAX_DEPTH:
         raise _NotPlain("nested too deeply")
     if value is None or value is True or value is False:
@@ -65,22 +66,34 @@ def _encode(value, depth=0, seen=None):
     seen.add(id(value))
     try:
         if issubclass(kind, list):
-            return [_encode(item, depth + 1, seen) for item in list.__iter__(value)]
+            return [_encode(item, depth + 1, seen, other) for item in list.__iter__(value)]
         if issubclass(kind, tuple):
-            return {"$tuple": [_encode(item, depth + 1, seen) for item in tuple.__iter__(value)]}
+            return {"$tuple": [_encode(item, depth + 1, seen, other) for item in tuple.__iter__(value)]}
         if issubclass(kind, frozenset):
-            return {"$frozenset": [_encode(item, depth + 1, seen) for item in frozenset.__iter__(value)]}
+            return {"$frozenset": [_encode(item, depth + 1, seen, other) for item in frozenset.__iter__(value)]}
         if issubclass(kind, set):
-            return {"$set": [_encode(item, depth + 1, seen) for item in set.__iter__(value)]}
+            return {"$set": [_encode(item, depth + 1, seen, other) for item in set.__iter__(value)]}
         if issubclass(kind, dict):
-            return {"$dict": [[_encode(key, depth + 1, seen), _encode(item, depth + 1, seen)]
+            return {"$dict": [[_encode(key, depth + 1, seen, other), _encode(item, depth + 1, seen, other)]
                               for key, item in dict.items(value)]}
     finally:
         seen.discard(id(value))
+    if isinstance(value, (type, type(len))) and getattr(builtins, getattr(value, "__name__", ""), None) is value:
+        return {"$builtin": value.__name__}
+    if other is not None:
+        return other(value)
     raise _NotPlain("a " + kind.__name__ + " is not plain data")
 
 
+def _builtin(name):
+    value = getattr(builtins, name, None) if isinstance(name, str) else None
+    if not isinstance(value, (type, type(len))):
+        raise ValueError("not plain data: no built-in " + repr(name)[:40])
+    return value
+
+
 _TAGS = {
+    "$builtin": _builtin,
     "$int": lambda text: int(text),
     "$float": lambda text: float(text),
     "$complex": lambda parts: complex(float(parts[0]), float(parts[1])),
@@ -92,27 +105,30 @@ _TAGS = {
 }
 
 
-def _tagged(obj):
-    if len(obj) != 1:
-        raise ValueError("not plain data: an object with " + str(len(obj)) + " keys")
-    ((tag, payload),) = obj.items()
-    decode = _TAGS.get(tag)
-    if decode is None:
-        raise ValueError("not plain data: unknown tag " + repr(tag)[:40])
-    return decode(payload)
+def _decode(text, reference=None):
+    """The inverse of `_encode`: only plain values come out (json, then the tags above), and
+    `{"$ref": …}` only through `reference`, the side's own way of naming an object."""
 
+    def tagged(obj):
+        if len(obj) != 1:
+            raise ValueError("not plain data: an object with " + str(len(obj)) + " keys")
+        ((tag, payload),) = obj.items()
+        if tag == "$ref" and reference is not None:
+            return reference(payload)
+        decode = _TAGS.get(tag)
+        if decode is None:
+            raise ValueError("not plain data: unknown tag " + repr(tag)[:40])
+        return decode(payload)
 
-def _decode(text):
-    """The inverse of `_encode`: only plain values come out (json, then the tags above)."""
-    return json.loads(text, object_hook=_tagged, parse_constant=_no_constant)
+    return json.loads(text, object_hook=tagged, parse_constant=_no_constant)
 
 
 def _no_constant(name):
     raise ValueError("not plain data: " + name)
 
 
-def _dumps(value):
-    return json.dumps(_encode(value), allow_nan=False, separators=(",", ":"))
+def _dumps(value, other=None):
+    return json.dumps(_encode(value, other=other), allow_nan=False, separators=(",", ":"))
 
 
 def _reporter(nonce):
@@ -190,7 +206,11 @@ def call(source, name):
 
 def serve(source):
     """The solution's side of an assert-based test: compile (reported before the solution
-    runs), run, then answer `[name, args, kwargs]` requests, one line each, until stdin ends."""
+    runs), run, then answer requests, one line each, until stdin ends. A request is
+    `["call", target, args, kwargs]`, `["getattr", target, name]` or
+    `["setattr", target, name, value]`; a target is `["global", name]` or `["ref", n]`. A
+    result that is not plain data stays here and crosses as a reference `{"$ref": ["ref", n]}`
+    the test can call, read, write and pass back, but never compare."""
     nonce = sys.stdin.readline().strip()
     real_stdout, report = _reporter(nonce)
     code = _compile_solution(source, report)
@@ -205,17 +225,42 @@ def serve(source):
     except BaseException:
         traceback.print_exc()
         sys.exit(1)
+    kept = []
+
+    def keep(value):
+        kept.append(value)
+        return {"$ref": ["ref", len(kept) - 1]}
+
+    def resolve(target):
+        kind, key = target
+        if kind == "ref":
+            return kept[key]
+        if key in namespace:
+            return namespace[key]
+        found = _find(namespace, key)
+        if found is None:
+            raise LookupError(key)
+        return found
+
     while True:
         line = sys.stdin.readline()
         if not line:
             return
-        name, args, kwargs = _decode(line)
-        function = _find(namespace, name)
-        if function is None:
-            report("missing_function", json.dumps(name))
+        request = _decode(line, reference=lambda target: resolve(list(target)))
+        op, target = request[0], list(request[1])
+        try:
+            subject = resolve(target)
+        except (LookupError, IndexError):
+            report("missing_function", json.dumps(str(target[1])))
             continue
         try:
-            result = function(*args, **kwargs)
+            if op == "call":
+                result = subject(*request[2], **request[3])
+            elif op == "getattr":
+                result = getattr(subject, request[2])
+            else:
+                setattr(subject, request[2], request[3])
+                result = None
         except SystemExit:
             raise
         except BaseException as error:
@@ -223,7 +268,7 @@ def serve(source):
             report("raised", json.dumps([type(error).__name__, str(error)[:1000]]))
             continue
         try:
-            payload = _dumps(result)
+            payload = _dumps(result, other=keep)
         except (_NotPlain, RecursionError, ValueError, TypeError, OverflowError) as error:
             report("unrepresentable", json.dumps(str(error)[:200] + ": " + _safe_repr(result)))
             continue
@@ -254,40 +299,80 @@ def _raised(name, message):
         return RuntimeError(message)
 
 
+class _Remote:
+    """An object of the solution, seen from the judge: it can be called, its attributes read
+    and written, and it can be passed back, each a request to the solution. It has no value
+    here, so it refuses to be compared, hashed, tested for truth, measured or iterated: an
+    object of the solution's own class can never decide an `assert`."""
+
+    __slots__ = ("_target", "_ask")
+
+    def __init__(self, target, ask):
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_ask", ask)
+
+    def __call__(self, *args, **kwargs):
+        return self._ask(["call", self._target, list(args), kwargs])
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._ask(["getattr", self._target, name])
+
+    def __setattr__(self, name, value):
+        self._ask(["setattr", self._target, name, value])
+
+    def __repr__(self):
+        kind, key = self._target
+        return "<the solution's " + (str(key) if kind == "global" else "object #" + str(key)) + ">"
+
+    def _refuse(self, *args):
+        raise TypeError("an object of the solution is not plain data: it cannot be compared, "
+                        "hashed, tested for truth or iterated")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __bool__ = __hash__ = __len__ = __iter__ = __contains__ = _refuse
+    __index__ = __int__ = __float__ = __complex__ = _refuse
+
+
 def judge(test_code, entry_point):
     """Runs `check(candidate)` from `test_code`, where `candidate` is the solution's
     `entry_point` in the other instance. Prints `call` requests and reads the answers."""
     nonce = sys.stdin.readline().strip()
     real_stdout, report = _reporter(nonce)
     real_stdin = sys.stdin
+    failure = []
 
-    def remote(name):
-        def function(*args, **kwargs):
-            report("call", json.dumps(_encode([name, list(args), kwargs]), allow_nan=False,
-                                      separators=(",", ":")))
-            answer = real_stdin.readline()
-            if not answer:
-                raise SolutionFailed("the solution ended before answering")
-            kind, payload = answer.rstrip("\n").split(" ", 1)
-            if kind == "returned":
-                return _decode(payload)
-            if kind == "raised":
-                error_name, message = json.loads(payload)
-                raise _raised(error_name, message)
-            raise SolutionFailed(kind + " " + payload[:200])
+    def reference(value):
+        if type(value) is _Remote:
+            return {"$ref": object.__getattribute__(value, "_target")}
+        raise _NotPlain("a " + type(value).__name__ + " is not plain data")
 
-        function.__name__ = function.__qualname__ = name
-        return function
+    def ask(request):
+        if failure:
+            raise SolutionFailed(failure[0])
+        report("call", json.dumps(_encode(request, other=reference), allow_nan=False,
+                                  separators=(",", ":")))
+        answer = real_stdin.readline()
+        kind, _, payload = answer.rstrip("\n").partition(" ")
+        if kind == "returned":
+            return _decode(payload, reference=lambda target: _Remote(list(target), ask))
+        if kind == "raised":
+            error_name, message = json.loads(payload)
+            raise _raised(error_name, message)
+        # Remembered, so that a test catching every exception cannot hide it.
+        failure.append((kind or "ended") + " " + payload[:200])
+        raise SolutionFailed(failure[0])
 
     class Namespace(dict):
         # A name the test uses but does not define is the solution's (HumanEval's tests call
-        # helpers of the prompt, such as `poly`): it crosses like `candidate`.
+        # helpers of the prompt, such as `poly`; MBPP's build the solution's `Node`s).
         def __missing__(self, name):
             if name.startswith("__") or hasattr(builtins, name):
                 raise KeyError(name)
-            function = remote(name)
-            self[name] = function
-            return function
+            remote = _Remote(["global", name], ask)
+            self[name] = remote
+            return remote
 
     namespace = Namespace(__name__="__verdict_test__", __builtins__=builtins)
     try:
@@ -296,20 +381,17 @@ def judge(test_code, entry_point):
         if not callable(check):
             report("missing_function")
             return
-        check(remote(entry_point))
+        check(_Remote(["global", entry_point], ask))
     except AssertionError:
         traceback.print_exc()
-        report("assertion_failed")
+        report("solution_failed" if failure else "assertion_failed")
         return
-    except SolutionFailed as failure:
-        print("the solution could not answer:", failure, file=sys.stderr)
+    except SolutionFailed as error:
+        print("the solution could not answer:", error, file=sys.stderr)
         report("solution_failed")
-        return
-    except SystemExit:
-        report("exception")
         return
     except BaseException:
         traceback.print_exc()
-        report("exception")
+        report("solution_failed" if failure else "exception")
         return
-    report("passed")
+    report("solution_failed" if failure else "passed")

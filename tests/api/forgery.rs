@@ -392,3 +392,36 @@ async fn printing_the_missing_module_line_gets_no_second_run() {
     let results = judge(&app, vec![item]).await;
     assert_eq!(results[0]["verdict"], "runtime_error", "{:#}", results[0]);
 }
+
+#[tokio::test]
+async fn objects_of_the_solution_cross_as_references_that_decide_nothing() {
+    let app = spawn_app().await;
+    // MBPP builds the solution's own classes in the test; such objects stay in the solution
+    // and cross as references: usable as arguments, never compared or tested for truth.
+    let test = "root = Node(1)\nroot.left = Node(2)\n\
+                def check(candidate):\n    assert candidate(root) == 2\n    assert candidate(root.left) == 1\n";
+    let honest = "class Node:\n    def __init__(self, d):\n        self.d, self.left, self.right = d, None, None\n\
+                  def square(n):\n    return 0 if n is None else 1 + max(square(n.left), square(n.right))\n";
+    let truth_test = "def check(candidate):\n    assert candidate(3)\n    assert not candidate(4)\n";
+    let truthy = "class Yes:\n    def __bool__(self): return True\n\
+                  def square(x):\n    return Yes() if x == 3 else 0\n";
+    let unequal = "class Never:\n    def __ne__(self, o): return True\n\
+                   def square(x):\n    return Never()\n";
+    let results = judge(
+        &app,
+        vec![
+            item("tree", "python", honest, test),
+            item("truthy object", "python", truthy, truth_test),
+            item(
+                "never-equal object",
+                "python",
+                unequal,
+                "def check(candidate):\n    assert candidate(1) != 5\n",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(results[0]["verdict"], "accepted", "{:#}", results[0]);
+    assert_eq!(results[1]["verdict"], "runtime_error", "{:#}", results[1]);
+    assert_eq!(results[2]["verdict"], "runtime_error", "{:#}", results[2]);
+}
