@@ -169,7 +169,17 @@ fn main() {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let programs: Vec<String> = problems
+    // Each problem as the service runs it: the test in a judge instance, the solution in
+    // another, calls relayed by the host (decision record 006).
+    struct Problem {
+        judge: String,
+        test: String,
+        solution_program: String,
+        solution: String,
+        /// The unconfined baseline: solution, test and `check(entry_point)` in one process.
+        host_program: String,
+    }
+    let programs: Vec<Problem> = problems
         .iter()
         .map(|p| {
             let solution = format!(
@@ -177,33 +187,48 @@ fn main() {
                 p["prompt"].as_str().unwrap(),
                 p["canonical_solution"].as_str().unwrap()
             );
-            harness::assert_program(
-                Language::Python,
-                &solution,
-                p["test"].as_str().unwrap(),
-                p["entry_point"].as_str().unwrap(),
-            )
+            let (test, entry_point) = (p["test"].as_str().unwrap(), p["entry_point"].as_str().unwrap());
+            Problem {
+                judge: harness::judge_program(Language::Python, test, entry_point),
+                test: test.to_owned(),
+                solution_program: harness::solution_program(Language::Python, &solution),
+                host_program: format!("{solution}\n{test}\ncheck({entry_point})\n"),
+                solution,
+            }
         })
         .collect();
-    let stdin = harness::stdin_for("nonce", None);
     let generous = Limits::new(Some(20_000), None, None, &LimitMaxima::default()).unwrap();
     let humaneval = |sandbox: &Arc<Sandbox>| {
         let started = Instant::now();
-        let outcomes = runtime.block_on(futures_util::future::join_all(programs.iter().map(|program| {
-            let (sandbox, stdin) = (sandbox.clone(), stdin.clone());
+        let runs = runtime.block_on(futures_util::future::join_all(programs.iter().map(|problem| {
+            let sandbox = sandbox.clone();
             async move {
                 sandbox
-                    .run(Language::Python, program, &stdin, &generous)
+                    .run_judged(
+                        Language::Python,
+                        (&problem.judge, &problem.test),
+                        (&problem.solution_program, &problem.solution),
+                        &generous,
+                    )
                     .await
                     .unwrap()
             }
         })));
         let elapsed = started.elapsed().as_secs_f64();
-        let passed = outcomes
+        let passed = runs
             .iter()
-            .filter(|o| o.stdout_text().contains("nonce passed"))
+            .filter(|run| run.conversation.judge_end.as_deref() == Some("passed"))
             .count();
         assert_eq!(passed, problems.len());
+        let outcomes: Vec<(f64, Option<u64>)> = runs
+            .iter()
+            .map(|run| {
+                (
+                    run.judge.time_ms.max(run.solution.time_ms),
+                    run.judge.fuel.zip(run.solution.fuel).map(|(a, b)| a + b),
+                )
+            })
+            .collect();
         (elapsed, outcomes)
     };
     let (sandboxed, outcomes) = humaneval(&sandbox);
@@ -214,7 +239,7 @@ fn main() {
         .iter()
         .zip(&counted_outcomes)
         .zip(&problems)
-        .map(|((o, c), p)| (o.time_ms, c.fuel.unwrap_or(0), p["task_id"].as_str().unwrap()))
+        .map(|((o, c), p)| (o.0, c.1.unwrap_or(0), p["task_id"].as_str().unwrap()))
         .collect();
     costs.sort_by(|a, b| b.0.total_cmp(&a.0));
     let total: f64 = costs.iter().map(|c| c.0).sum();
@@ -245,10 +270,9 @@ fn main() {
     let started = Instant::now();
     std::thread::scope(|scope| {
         for part in programs.chunks(programs.len().div_ceil(cores)) {
-            let stdin = &stdin;
             scope.spawn(move || {
-                for program in part {
-                    host_python(program, stdin);
+                for problem in part {
+                    host_python(&problem.host_program, b"");
                 }
             });
         }

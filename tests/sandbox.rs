@@ -315,7 +315,8 @@ async fn one_large_write_within_the_limit_is_kept_whole() {
 #[tokio::test]
 async fn a_standard_module_missing_from_the_runner_is_imported_by_the_fallback() {
     // `imghdr` left the standard library in 3.13: the 3.14 runner lacks it, python.wasm
-    // (3.12) has it, so the program reruns there and works as on a native 3.12.
+    // (3.12) has it, so the program runs there from the start (decided from its imports, never
+    // from what a run printed) and works as on a native 3.12.
     let out = py("import imghdr\nprint(imghdr.what(None, h=b'GIF89a'))", "").await;
     assert_status(&out, RunStatus::Ok);
     assert_eq!(out.stdout_text(), "gif\n");
