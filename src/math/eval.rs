@@ -300,8 +300,15 @@ fn eval_depth(e: &Expr, env: Env<'_>, depth: u32, fuel: &Cell<u64>) -> R<Value> 
             Ok(acc)
         }
         Expr::Div(a, b) => ev(a)?.div(&ev(b)?),
-        Expr::Pow(a, b) => pow(&ev(a)?, &ev(b)?, matches!(**a, Expr::E)),
+        Expr::Pow(a, b) if matches!(**a, Expr::E) => exp(b, &ev),
+        Expr::Pow(a, b) => pow(&ev(a)?, &ev(b)?, false),
+        Expr::Func(Func::Exp, a) => exp(a, &ev),
         Expr::Func(f, a) => {
+            if f.is_trig()
+                && let Some(v) = special_angle(*f, a, &ev)
+            {
+                return v;
+            }
             let arg = match (&**a, f.is_trig()) {
                 // A degree-marked trig argument is in degrees.
                 (Expr::Degrees(d), true) => {
@@ -376,6 +383,179 @@ fn eval_depth(e: &Expr, env: Env<'_>, depth: u32, fuel: &Cell<u64>) -> R<Value> 
     }
 }
 
+/// `e^z`. A purely imaginary exponent that is a rational multiple of `iπ` is exact where
+/// its cosine and sine are (`e^{i\pi}` is −1, `e^{i\pi/3}` is `1/2 + (√3/2) i`); any other
+/// complex exponent is evaluated in `f64` as `e^a (\cos b + i \sin b)`.
+fn exp(z: &Expr, ev: &dyn Fn(&Expr) -> R<Value>) -> R<Value> {
+    if let Some((q, true)) = pi_multiple(z, ev)
+        && let (Some(re), Some(im)) = (exact_trig(Func::Cos, &q), exact_trig(Func::Sin, &q))
+    {
+        return Ok(Value { re: re?, im: im? });
+    }
+    let v = ev(z)?;
+    if v.re.is_zero() && v.im.is_zero() {
+        return Ok(Value::rational(q(1)));
+    }
+    if v.is_real() {
+        return pow(&Value::real(Real::F(std::f64::consts::E)), &v, true);
+    }
+    let (a, b) = (v.re.to_f64(), v.im.to_f64());
+    let m = a.exp();
+    Ok(Value {
+        re: Real::float(m * b.cos())?,
+        im: Real::float(m * b.sin())?,
+    })
+}
+
+/// A trigonometric function at a rational multiple of π (`\frac{\pi}{3}`, `30^\circ`) with
+/// a denominator of 1, 2, 3, 4 or 6: exact where the value is rational (`\sin 30^\circ` is
+/// exactly 1/2), undefined at the poles (`\tan 90^\circ`), and the surds `√2/2`, `√3/2`
+/// computed directly rather than through `f64` trigonometry (docs/semantics.md, "Exact
+/// special angles"). `None` for any other argument.
+fn special_angle(f: Func, arg: &Expr, ev: &dyn Fn(&Expr) -> R<Value>) -> Option<R<Value>> {
+    let q = match arg {
+        Expr::Degrees(d) => match ev(d) {
+            Ok(Value {
+                re: Real::Q(x),
+                im: Real::Q(i),
+            }) if i.is_zero() => rational::div(&x, &q(180)),
+            _ => return None,
+        },
+        other => match pi_multiple(other, ev)? {
+            (q, false) => q,
+            (_, true) => return None,
+        },
+    };
+    exact_trig(f, &q).map(|r| r.map(Value::real))
+}
+
+/// `e` as `q·π` (`false`) or `q·iπ` (`true`) with `q` rational, read from its shape:
+/// `\pi`, `\frac{2\pi}{3}`, `-\pi/6`, `i\pi`, `\frac{i\pi}{3}`, `\pi - \frac{\pi}{6}`.
+fn pi_multiple(e: &Expr, ev: &dyn Fn(&Expr) -> R<Value>) -> Option<(BigRational, bool)> {
+    let rational = |x: &Expr| -> Option<BigRational> {
+        match ev(x).ok()? {
+            Value {
+                re: Real::Q(v),
+                im: Real::Q(i),
+            } if i.is_zero() => Some(v),
+            _ => None,
+        }
+    };
+    match e {
+        Expr::Pi => Some((q(1), false)),
+        Expr::Neg(a) => pi_multiple(a, ev).map(|(c, i)| (-c, i)),
+        Expr::Mul(factors) if factors.len() <= 8 => {
+            let (mut coeff, mut pi, mut imag) = (q(1), false, false);
+            for f in factors {
+                if matches!(f, Expr::I) && !imag {
+                    imag = true;
+                } else if !pi && let Some((c, i)) = pi_multiple(f, ev) {
+                    if i && imag {
+                        return None;
+                    }
+                    imag |= i;
+                    pi = true;
+                    coeff = rational::mul(&coeff, &c);
+                } else {
+                    coeff = rational::mul(&coeff, &rational(f)?);
+                }
+            }
+            pi.then_some((coeff, imag))
+        }
+        Expr::Div(a, b) => {
+            let (c, i) = pi_multiple(a, ev)?;
+            let d = rational(b)?;
+            (!d.is_zero()).then(|| (rational::div(&c, &d), i))
+        }
+        Expr::Add(terms) if terms.len() <= 8 => {
+            let mut acc: Option<(BigRational, bool)> = None;
+            for t in terms {
+                let (c, i) = pi_multiple(t, ev)?;
+                acc = match acc {
+                    None => Some((c, i)),
+                    Some((a, j)) if j == i => Some((rational::add(&a, &c), i)),
+                    Some(_) => return None,
+                };
+            }
+            acc
+        }
+        _ => None,
+    }
+}
+
+/// `c · √r` with `r` in {1, 2, 3}: the sines of the multiples of π/12 that have a closed form
+/// here (multiples of π/6 and π/4).
+#[derive(Clone)]
+struct Surd {
+    c: BigRational,
+    r: u32,
+}
+
+impl Surd {
+    fn real(&self) -> Real {
+        if self.r == 1 || self.c.is_zero() {
+            Real::Q(self.c.clone())
+        } else {
+            Real::F(self.c.to_f64().unwrap_or(f64::NAN) * f64::from(self.r).sqrt())
+        }
+    }
+
+    /// `self / other`: exact when both have the same surd, `None` when `other` is zero.
+    fn over(&self, other: &Surd) -> Option<Real> {
+        if other.c.is_zero() {
+            return None;
+        }
+        if self.c.is_zero() {
+            return Some(Real::zero());
+        }
+        if self.r == other.r {
+            return Some(Real::Q(rational::div(&self.c, &other.c)));
+        }
+        let value = self.real().to_f64() / other.real().to_f64();
+        Some(Real::F(value))
+    }
+}
+
+/// `sin(kπ/12)` for the `k` (mod 24) with a closed form.
+fn sin_twelfths(k: u32) -> Option<Surd> {
+    let half = BigRational::new(BigInt::from(1), BigInt::from(2));
+    let (c, r) = match k % 12 {
+        0 => (q(0), 1),
+        2 | 10 => (half, 1),
+        3 | 9 => (half, 2),
+        4 | 8 => (half, 3),
+        6 => (q(1), 1),
+        _ => return None,
+    };
+    Some(Surd {
+        c: if k % 24 >= 12 { -c } else { c },
+        r,
+    })
+}
+
+/// `f(qπ)` for a trigonometric `f` when `qπ` is a multiple of π/6 or π/4; `Some(Err(Domain))`
+/// at a pole.
+fn exact_trig(f: Func, q: &BigRational) -> Option<R<Real>> {
+    let twelfths = rational::mul(q, &self::q(12));
+    if !twelfths.is_integer() {
+        return None;
+    }
+    let k = twelfths.to_integer().mod_floor(&BigInt::from(24)).to_u32()?;
+    let sin = sin_twelfths(k)?;
+    let cos = sin_twelfths((k + 6) % 24)?;
+    let one = Surd { c: self::q(1), r: 1 };
+    let value = match f {
+        Func::Sin => Some(sin.real()),
+        Func::Cos => Some(cos.real()),
+        Func::Tan => sin.over(&cos),
+        Func::Cot => cos.over(&sin),
+        Func::Sec => one.over(&cos),
+        Func::Csc => one.over(&sin),
+        _ => return None,
+    };
+    Some(value.ok_or(EvalError::Domain))
+}
+
 fn int_of(x: &BigRational) -> Option<BigInt> {
     x.is_integer().then(|| x.to_integer())
 }
@@ -419,6 +599,9 @@ fn pow(base: &Value, exp: &Value, base_is_e: bool) -> R<Value> {
         }
     }
 }
+
+/// The largest lower index `k` for which `\binom{n}{k}` is evaluated at a non-integer `n`.
+const MAX_BINOMIAL_POLYNOMIAL: u64 = 64;
 
 fn int_pow(base: &Value, n: &BigInt) -> R<Value> {
     if base.is_real() {
@@ -686,8 +869,21 @@ fn factorial(n: &BigRational) -> R<BigRational> {
 }
 
 fn binomial(n: &BigRational, k: &BigRational) -> R<BigRational> {
-    let (Some(n), Some(k)) = (int_of(n), int_of(k)) else {
+    let Some(k) = int_of(k) else {
         return Err(EvalError::Domain);
+    };
+    let Some(n) = int_of(n) else {
+        // `\binom{n}{2}` at a non-integer `n` is the polynomial `n(n-1)/2`, so that it equals
+        // `\frac{n(n-1)}{2}` as a function (docs/semantics.md, "Binomials").
+        let Some(k) = k.to_u64().filter(|k| *k <= MAX_BINOMIAL_POLYNOMIAL) else {
+            return Err(EvalError::Domain);
+        };
+        let mut acc = q(1);
+        for i in 0..k {
+            let factor = n - BigRational::from_integer(BigInt::from(i));
+            acc = rational::div(&rational::mul(&acc, &factor), &q(i as i64 + 1));
+        }
+        return Ok(acc);
     };
     if k.is_negative() || n.is_negative() || k > n {
         return Ok(q(0));
