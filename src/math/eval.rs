@@ -301,11 +301,16 @@ fn eval_depth(e: &Expr, env: Env<'_>, depth: u32, fuel: &Cell<u64>) -> R<Value> 
         }
         Expr::Div(a, b) => ev(a)?.div(&ev(b)?),
         Expr::Pow(a, b) if matches!(**a, Expr::E) => exp(b, &ev),
-        Expr::Pow(a, b) => pow(&ev(a)?, &ev(b)?, false),
+        Expr::Pow(a, b) => {
+            if let Some(v) = special_power(a, b) {
+                return v;
+            }
+            pow(&ev(a)?, &ev(b)?, false)
+        }
         Expr::Func(Func::Exp, a) => exp(a, &ev),
         Expr::Func(f, a) => {
             if f.is_trig()
-                && let Some(v) = special_angle(*f, a, &ev)
+                && let Some(v) = special_angle(*f, a)
             {
                 return v;
             }
@@ -387,7 +392,7 @@ fn eval_depth(e: &Expr, env: Env<'_>, depth: u32, fuel: &Cell<u64>) -> R<Value> 
 /// its cosine and sine are (`e^{i\pi}` is −1, `e^{i\pi/3}` is `1/2 + (√3/2) i`); any other
 /// complex exponent is evaluated in `f64` as `e^a (\cos b + i \sin b)`.
 fn exp(z: &Expr, ev: &dyn Fn(&Expr) -> R<Value>) -> R<Value> {
-    if let Some((q, true)) = pi_multiple(z, ev)
+    if let Some((q, true)) = pi_multiple(z)
         && let (Some(re), Some(im)) = (exact_trig(Func::Cos, &q), exact_trig(Func::Sin, &q))
     {
         return Ok(Value { re: re?, im: im? });
@@ -411,66 +416,77 @@ fn exp(z: &Expr, ev: &dyn Fn(&Expr) -> R<Value>) -> R<Value> {
 /// a denominator of 1, 2, 3, 4 or 6: exact where the value is rational (`\sin 30^\circ` is
 /// exactly 1/2), undefined at the poles (`\tan 90^\circ`), and the surds `√2/2`, `√3/2`
 /// computed directly rather than through `f64` trigonometry (docs/semantics.md, "Exact
-/// special angles"). `None` for any other argument.
-fn special_angle(f: Func, arg: &Expr, ev: &dyn Fn(&Expr) -> R<Value>) -> Option<R<Value>> {
-    let q = match arg {
-        Expr::Degrees(d) => match ev(d) {
-            Ok(Value {
-                re: Real::Q(x),
-                im: Real::Q(i),
-            }) if i.is_zero() => rational::div(&x, &q(180)),
-            _ => return None,
-        },
-        other => match pi_multiple(other, ev)? {
-            (q, false) => q,
-            (_, true) => return None,
-        },
-    };
-    exact_trig(f, &q).map(|r| r.map(Value::real))
+/// special angles"). `None` for any other argument. The angle is read from the written
+/// form alone, never evaluated, so the argument is evaluated once whatever the nesting.
+fn special_angle(f: Func, arg: &Expr) -> Option<R<Value>> {
+    exact_trig(f, &special_angle_of(arg)?).map(|r| r.map(Value::real))
 }
 
-/// `e` as `q·π` (`false`) or `q·iπ` (`true`) with `q` rational, read from its shape:
-/// `\pi`, `\frac{2\pi}{3}`, `-\pi/6`, `i\pi`, `\frac{i\pi}{3}`, `\pi - \frac{\pi}{6}`.
-fn pi_multiple(e: &Expr, ev: &dyn Fn(&Expr) -> R<Value>) -> Option<(BigRational, bool)> {
-    let rational = |x: &Expr| -> Option<BigRational> {
-        match ev(x).ok()? {
-            Value {
-                re: Real::Q(v),
-                im: Real::Q(i),
-            } if i.is_zero() => Some(v),
-            _ => None,
+/// The angle `arg` as a rational multiple of π, read from its written form.
+fn special_angle_of(arg: &Expr) -> Option<BigRational> {
+    match arg {
+        Expr::Degrees(d) => Some(rational::div(&written_rational(d)?, &q(180))),
+        other => match pi_multiple(other)? {
+            (q, false) => Some(q),
+            (_, true) => None,
+        },
+    }
+}
+
+/// A rational written with literals only: `3`, `-\frac{5}{6}`, `2 \cdot 3`.
+fn written_rational(e: &Expr) -> Option<BigRational> {
+    match e {
+        Expr::Num(l) => Some(l.value.clone()),
+        Expr::Neg(a) => written_rational(a).map(|v| -v),
+        Expr::Div(a, b) => {
+            let d = written_rational(b)?;
+            (!d.is_zero()).then(|| written_rational(a).map(|n| rational::div(&n, &d)))?
         }
-    };
+        Expr::Mul(factors) if factors.len() <= 8 => {
+            let mut acc = q(1);
+            for f in factors {
+                acc = rational::mul(&acc, &written_rational(f)?);
+            }
+            Some(acc)
+        }
+        _ => None,
+    }
+}
+
+/// `e` as `q·π` (`false`) or `q·iπ` (`true`) with `q` a written rational:
+/// `\pi`, `\frac{2\pi}{3}`, `-\pi/6`, `i\pi`, `\frac{i\pi}{3}`, `\pi - \frac{\pi}{6}`.
+fn pi_multiple(e: &Expr) -> Option<(BigRational, bool)> {
     match e {
         Expr::Pi => Some((q(1), false)),
-        Expr::Neg(a) => pi_multiple(a, ev).map(|(c, i)| (-c, i)),
+        Expr::Neg(a) => pi_multiple(a).map(|(c, i)| (-c, i)),
         Expr::Mul(factors) if factors.len() <= 8 => {
             let (mut coeff, mut pi, mut imag) = (q(1), false, false);
             for f in factors {
                 if matches!(f, Expr::I) && !imag {
                     imag = true;
-                } else if !pi && let Some((c, i)) = pi_multiple(f, ev) {
-                    if i && imag {
+                } else if let Some(c) = written_rational(f) {
+                    coeff = rational::mul(&coeff, &c);
+                } else {
+                    let (c, i) = pi_multiple(f)?;
+                    if pi || (i && imag) {
                         return None;
                     }
                     imag |= i;
                     pi = true;
                     coeff = rational::mul(&coeff, &c);
-                } else {
-                    coeff = rational::mul(&coeff, &rational(f)?);
                 }
             }
             pi.then_some((coeff, imag))
         }
         Expr::Div(a, b) => {
-            let (c, i) = pi_multiple(a, ev)?;
-            let d = rational(b)?;
+            let (c, i) = pi_multiple(a)?;
+            let d = written_rational(b)?;
             (!d.is_zero()).then(|| (rational::div(&c, &d), i))
         }
         Expr::Add(terms) if terms.len() <= 8 => {
             let mut acc: Option<(BigRational, bool)> = None;
             for t in terms {
-                let (c, i) = pi_multiple(t, ev)?;
+                let (c, i) = pi_multiple(t)?;
                 acc = match acc {
                     None => Some((c, i)),
                     Some((a, j)) if j == i => Some((rational::add(&a, &c), i)),
@@ -483,8 +499,8 @@ fn pi_multiple(e: &Expr, ev: &dyn Fn(&Expr) -> R<Value>) -> Option<(BigRational,
     }
 }
 
-/// `c · √r` with `r` in {1, 2, 3}: the sines of the multiples of π/12 that have a closed form
-/// here (multiples of π/6 and π/4).
+/// `c · √r` with `r` in {1, 2, 3}: the values of the trigonometric functions at the multiples
+/// of π/12 that have a closed form here (multiples of π/6 and π/4).
 #[derive(Clone)]
 struct Surd {
     c: BigRational,
@@ -492,6 +508,10 @@ struct Surd {
 }
 
 impl Surd {
+    fn rational(c: BigRational) -> Surd {
+        Surd { c, r: 1 }
+    }
+
     fn real(&self) -> Real {
         if self.r == 1 || self.c.is_zero() {
             Real::Q(self.c.clone())
@@ -500,19 +520,36 @@ impl Surd {
         }
     }
 
-    /// `self / other`: exact when both have the same surd, `None` when `other` is zero.
-    fn over(&self, other: &Surd) -> Option<Real> {
-        if other.c.is_zero() {
+    /// `1 / (c√r) = (1 / (c r)) √r`; `None` for zero.
+    fn recip(&self) -> Option<Surd> {
+        if self.c.is_zero() {
             return None;
         }
-        if self.c.is_zero() {
-            return Some(Real::zero());
+        let scale = rational::mul(&self.c, &q(i64::from(self.r)));
+        Some(Surd {
+            c: rational::div(&q(1), &scale),
+            r: self.r,
+        })
+    }
+
+    /// `self · other`, when at most one factor is irrational or both share the surd.
+    fn times(&self, other: &Surd) -> Option<Surd> {
+        let c = rational::mul(&self.c, &other.c);
+        match (self.r, other.r) {
+            (a, b) if a == b => Some(Surd::rational(rational::mul(&c, &q(i64::from(a))))),
+            (1, r) | (r, 1) => Some(Surd { c, r }),
+            _ => None,
         }
-        if self.r == other.r {
-            return Some(Real::Q(rational::div(&self.c, &other.c)));
+    }
+
+    /// `self^n` for a small integer `n`: rational for an even `n` (`sin² 45° = 1/2`).
+    fn pow(&self, n: i64) -> Option<Surd> {
+        let base = if n < 0 { self.recip()? } else { self.clone() };
+        let mut acc = Surd::rational(q(1));
+        for _ in 0..n.unsigned_abs() {
+            acc = acc.times(&base)?;
         }
-        let value = self.real().to_f64() / other.real().to_f64();
-        Some(Real::F(value))
+        Some(acc)
     }
 }
 
@@ -533,9 +570,9 @@ fn sin_twelfths(k: u32) -> Option<Surd> {
     })
 }
 
-/// `f(qπ)` for a trigonometric `f` when `qπ` is a multiple of π/6 or π/4; `Some(Err(Domain))`
-/// at a pole.
-fn exact_trig(f: Func, q: &BigRational) -> Option<R<Real>> {
+/// `f(qπ)` for a trigonometric `f` when `qπ` is a multiple of π/6 or π/4: `Some(None)` at a
+/// pole, `None` for any other angle.
+fn trig_surd(f: Func, q: &BigRational) -> Option<Option<Surd>> {
     let twelfths = rational::mul(q, &self::q(12));
     if !twelfths.is_integer() {
         return None;
@@ -543,17 +580,39 @@ fn exact_trig(f: Func, q: &BigRational) -> Option<R<Real>> {
     let k = twelfths.to_integer().mod_floor(&BigInt::from(24)).to_u32()?;
     let sin = sin_twelfths(k)?;
     let cos = sin_twelfths((k + 6) % 24)?;
-    let one = Surd { c: self::q(1), r: 1 };
-    let value = match f {
-        Func::Sin => Some(sin.real()),
-        Func::Cos => Some(cos.real()),
-        Func::Tan => sin.over(&cos),
-        Func::Cot => cos.over(&sin),
-        Func::Sec => one.over(&cos),
-        Func::Csc => one.over(&sin),
+    Some(match f {
+        Func::Sin => Some(sin),
+        Func::Cos => Some(cos),
+        Func::Tan => cos.recip().and_then(|c| sin.times(&c)),
+        Func::Cot => sin.recip().and_then(|s| cos.times(&s)),
+        Func::Sec => cos.recip(),
+        Func::Csc => sin.recip(),
         _ => return None,
-    };
-    Some(value.ok_or(EvalError::Domain))
+    })
+}
+
+/// `f(qπ)` as a value, `Some(Err(Domain))` at a pole.
+fn exact_trig(f: Func, q: &BigRational) -> Option<R<Real>> {
+    trig_surd(f, q).map(|v| v.map(|s| s.real()).ok_or(EvalError::Domain))
+}
+
+/// `f(x)^n` for a special angle `x` and a written integer `|n| ≤ 8`: exact when rational
+/// (`\sin^2 45^\circ` is 1/2, `\tan^2 30^\circ` is 1/3).
+fn special_power(base: &Expr, exponent: &Expr) -> Option<R<Value>> {
+    let Expr::Func(f, arg) = base else { return None };
+    if !f.is_trig() {
+        return None;
+    }
+    let n = written_rational(exponent)?;
+    let n = int_of(&n)?.to_i64().filter(|n| n.abs() <= 8)?;
+    let angle = special_angle_of(arg)?;
+    Some(match trig_surd(*f, &angle)? {
+        None => Err(EvalError::Domain),
+        Some(s) => match s.pow(n) {
+            Some(p) => Ok(Value::real(p.real())),
+            None => Err(EvalError::Domain),
+        },
+    })
 }
 
 fn int_of(x: &BigRational) -> Option<BigInt> {

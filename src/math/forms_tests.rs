@@ -136,6 +136,16 @@ fn special_angles_are_exact() {
     same("\\tan 30^\\circ", "\\frac{\\sqrt3}{3}");
     same("\\sin 60^\\circ", "0.866");
     same("2\\sin 30^\\circ \\cos 30^\\circ", "\\sin 60^\\circ");
+    // Powers of a special value are exact too.
+    same("\\sin^2 45^\\circ", "0.5");
+    same("\\sin^2 30^\\circ + \\cos^2 30^\\circ", "1");
+    same("\\tan^2 30^\\circ", "\\frac13");
+    same("\\tan^2 60^\\circ", "3");
+    same("\\cos^3 60^\\circ", "0.125");
+    same("\\sin^{-2} 45^\\circ", "2");
+    same("\\sin^3 45^\\circ", "\\frac{\\sqrt2}{4}");
+    differ("\\sin^2 45^\\circ", "0.50000000001");
+    differ("\\tan^2 90^\\circ", "\\infty");
 }
 
 #[test]
@@ -150,6 +160,22 @@ fn special_angles_are_not_their_neighbours() {
     // A pole is undefined, not a huge number.
     differ("\\tan 90^\\circ", "16331239353195370");
     differ("\\tan\\frac{\\pi}{2}", "\\infty");
+}
+
+#[test]
+fn nested_trigonometry_is_evaluated_once_per_level() {
+    let mut nested = "x".to_string();
+    for _ in 0..60 {
+        nested = format!("\\sin(2 \\cdot {nested})");
+    }
+    let start = std::time::Instant::now();
+    let _ = verify(&nested, &nested.replace('x', "y"), &opts());
+    let _ = verify(&nested.replace('x', "\\pi"), "0", &opts());
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -395,6 +421,12 @@ fn an_or_of_inequalities_is_the_union_of_their_solution_sets() {
     same("x < -1 \\lor x > 1", "(-\\infty,-1)\\cup(1,\\infty)");
     same("x < 0 \\text{ or } 2 < x < 3", "(-\\infty, 0)\\cup(2,3)");
     same("x < 5 \\text{ or } x > 2", "\\mathbb{R}");
+    same(
+        "x \\in (-\\infty, -1) \\text{ or } x \\in (1, \\infty)",
+        "x<-1 \\text{ or } x>1",
+    );
+    same("x \\in [0, 1] \\text{ or } x > 2", "[0,1]\\cup(2,\\infty)");
+    differ("x \\in [0, 1] \\text{ or } x > 2", "[0,1]\\cup[2,\\infty)");
     differ("x<-1 \\text{ or } x>1", "(-1,1)");
     differ("x<-1 \\text{ or } x>1", "(-\\infty,-1]\\cup[1,\\infty)");
     differ("x \\le -2 \\text{ or } x \\ge 3", "[-2, 3]");

@@ -83,15 +83,22 @@ fn approximately(value: Expr) -> Expr {
     value
 }
 
-/// `x < -1 \text{ or } x > 1`: two or more inequalities, all in the same one variable.
+/// `x < -1 \text{ or } x > 1`, `x \in [0, 1] \text{ or } x > 2`: two or more inequalities or
+/// memberships, all in the same one variable.
 fn is_inequality_alternative(items: &[Expr]) -> bool {
     if items.len() < 2 {
         return false;
     }
     let mut vars = Vec::new();
     for item in items {
-        let Expr::Rel(_, ops) = item else { return false };
-        if ops.iter().any(|o| matches!(o, RelOp::Eq | RelOp::In)) {
+        let Expr::Rel(members, ops) = item else {
+            return false;
+        };
+        let membership = matches!(
+            (members.as_slice(), ops.as_slice()),
+            ([Expr::Var(_), _], [RelOp::In])
+        );
+        if !membership && ops.iter().any(|o| matches!(o, RelOp::Eq | RelOp::In)) {
             return false;
         }
         item.collect_vars(&mut vars);
