@@ -92,8 +92,10 @@ fn compare_depth(g: &Expr, p: &Expr, opts: &MathOptions, depth: u32) -> Verdict 
         (Expr::Ratio(a), other) | (other, Expr::Ratio(a))
             if a.len() == 2 && !matches!(other, Expr::Rel(..) | Expr::Tuple(..) | Expr::Matrix(..)) =>
         {
+            // A zero part makes it a time or a score, not a value (see `ratios_equal`).
+            let zero = Expr::int(0);
             let quotient = Expr::Div(Box::new(a[0].clone()), Box::new(a[1].clone()));
-            (rec(&quotient, other), "ratio")
+            (!a.iter().any(|x| rec(x, &zero)) && rec(&quotient, other), "ratio")
         }
         (Expr::Rel(..), _) | (_, Expr::Rel(..)) => (false, "equation"),
         (Expr::Tuple(..) | Expr::Matrix(..) | Expr::Ratio(..), _)

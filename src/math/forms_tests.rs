@@ -505,5 +505,7 @@ fn ratios_compare_by_value() {
     differ("12:00", "1:00");
     same("12:00", "12:00");
     differ("3:0", "6:0");
+    differ("0:1", "0");
+    differ("12:00", "\\infty");
     differ("3:4", "(3, 4)");
 }
