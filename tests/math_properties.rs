@@ -86,8 +86,43 @@ proptest! {
 /// kind, `±`. Left out are the forms whose equality is knowingly not transitive
 /// (docs/semantics.md, "A prediction never equals two unequal golds"): decimals (the rounding
 /// rule), labels and equations, same-bracket pairs (`(1,3)` is a pair or an interval, `[1,2]`
-/// a tuple or a set, by what it is compared with) and degrees.
+/// a tuple or a set, by what it is compared with) and degrees. The forms of docs/semantics.md,
+/// "More forms", that are exact values are in.
 fn gold_value() -> BoxedStrategy<String> {
+    let form = prop_oneof![
+        (1i64..10).prop_map(|d| format!("0.\\overline{{{d}}}")),
+        (1i64..4, 1i64..4).prop_map(|(a, b)| format!("{a}:{b}")),
+        (1i64..4, 1i64..4).prop_map(|(a, b)| format!("{a}:{b}:{a}")),
+        prop::sample::select(vec![
+            "i",
+            "1+i",
+            "-i",
+            "e^{i\\pi}",
+            "2e^{i\\pi/3}",
+            "1+\\sqrt3 i",
+            "\\sin 30^\\circ",
+            "\\cos\\frac{\\pi}{3}",
+            "\\tan 45^\\circ",
+            "\\sin^2 45^\\circ",
+            "\\binom{x}{2}",
+            "\\frac{x(x-1)}{2}",
+            "1011_2",
+            "\\langle 1, 2\\rangle",
+            "No",
+            "Yes",
+            "\\text{no}",
+            "\\text{all real numbers}",
+            "\\textbf{(C)}\\ 5",
+            "\\mathbb{R}\\setminus\\{1\\}",
+            "\\mathbb{R}\\setminus\\{0\\}",
+            "x<-1 \\text{ or } x>1",
+            "x \\le 0 \\text{ or } x \\ge 1",
+            "\\{x \\mid x > 2\\}",
+            "\\{x \\mid x \\ne 1\\}",
+            "(-\\infty,1)\\cup(1,\\infty)",
+        ])
+        .prop_map(str::to_owned),
+    ];
     let number = prop_oneof![
         (-2i64..4).prop_map(|n| n.to_string()),
         (1i64..4, 2i64..4).prop_map(|(a, b)| format!("\\frac{{{a}}}{{{b}}}")),
@@ -98,6 +133,7 @@ fn gold_value() -> BoxedStrategy<String> {
     ];
     prop_oneof![
         4 => number.clone(),
+        2 => form,
         1 => prop::sample::select(vec!["C", "D", "\\text{(C)}", "\\text{Evelyn}", "\\text{Yes}"]).prop_map(str::to_owned),
         1 => prop::sample::select(vec!["\\emptyset", "\\{\\}", "\\mathbb{R}"]).prop_map(str::to_owned),
         1 => (number.clone(), number.clone()).prop_map(|(a, b)| format!("\\{{{a}, {b}\\}}")),

@@ -168,6 +168,8 @@ pub enum Expr {
     List(Vec<Expr>),
     Union(Vec<Expr>),
     Intersection(Vec<Expr>),
+    /// `A \setminus B`: the members of `A` not in `B`.
+    Difference(Box<Expr>, Box<Expr>),
     Matrix(Vec<Vec<Expr>>),
     /// A chain `a op b op c …`.
     Rel(Vec<Expr>, Vec<RelOp>),
@@ -244,7 +246,8 @@ impl Expr {
             | Expr::Log(a, b)
             | Expr::Root(a, b)
             | Expr::Binom(a, b)
-            | Expr::PlusMinus(a, b) => {
+            | Expr::PlusMinus(a, b)
+            | Expr::Difference(a, b) => {
                 f(a);
                 f(b);
             }
@@ -285,6 +288,7 @@ impl Expr {
             Expr::Root(x, y) => Expr::Root(Box::new(f(x)), Box::new(f(y))),
             Expr::Binom(x, y) => Expr::Binom(Box::new(f(x)), Box::new(f(y))),
             Expr::PlusMinus(x, y) => Expr::PlusMinus(Box::new(f(x)), Box::new(f(y))),
+            Expr::Difference(x, y) => Expr::Difference(Box::new(f(x)), Box::new(f(y))),
             Expr::Add(v) => Expr::Add(v.iter().map(&mut f).collect()),
             Expr::Mul(v) => Expr::Mul(v.iter().map(&mut f).collect()),
             Expr::Tuple(o, c, v) => Expr::Tuple(*o, *c, v.iter().map(&mut f).collect()),

@@ -139,9 +139,9 @@ pub fn enclose(e: &Expr, depth: u32) -> Option<Interval> {
 /// Whether `value` (enclosed by `e`) rounds to the decimal `d` written with `places`
 /// decimals: `Some(true)` when the whole enclosure lies within half a unit of the last
 /// place, `Some(false)` when it lies wholly outside, `None` when it straddles the boundary.
-pub fn rounds_to(e: &Expr, d: &BigRational, places: u32) -> Option<bool> {
+pub fn rounds_to(e: &Expr, d: &BigRational, places: i32) -> Option<bool> {
     let (lo, hi) = enclose(e, 0)?;
-    let half = BigRational::new(1.into(), BigInt::from(2) * BigInt::from(10u32).pow(places));
+    let half = super::compare::half_unit(places);
     let (below, above) = (d - &half, d + &half);
     if lo > below && hi < above {
         Some(true)

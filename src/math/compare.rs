@@ -11,7 +11,7 @@ use num_rational::BigRational;
 use num_traits::{Signed, ToPrimitive, Zero};
 
 use super::MathOptions;
-use super::ast::{Expr, Func, Literal, RelOp};
+use super::ast::{Bracket, Expr, Func, Literal, RelOp};
 use super::eval::{EvalError, Real, Value, eval};
 use super::limits::MAX_PLUS_MINUS;
 use super::render::commutative_key;
@@ -31,6 +31,9 @@ pub fn compare(g: &Expr, p: &Expr, opts: &MathOptions) -> Verdict {
 fn compare_depth(g: &Expr, p: &Expr, opts: &MathOptions, depth: u32) -> Verdict {
     if depth > 8 {
         return (g == p, "structural");
+    }
+    if let Some(verdict) = labelled(g, p, &|a, b| compare_depth(a, b, opts, depth + 1).0) {
+        return verdict;
     }
     let g = normalize(g, is_equation(p));
     let p = normalize(p, is_equation(&g));
@@ -61,7 +64,9 @@ fn compare_depth(g: &Expr, p: &Expr, opts: &MathOptions, depth: u32) -> Verdict 
             _ => (!a.is_empty() && a.iter().all(|x| rec(x, other)), "set"),
         },
         (Expr::Tuple(go, gc, a), Expr::Tuple(po, pc, b)) => (
-            go == po && gc == pc && a.len() == b.len() && a.iter().zip(b).all(|(x, y)| rec(x, y)),
+            same_brackets((*go, *gc), (*po, *pc))
+                && a.len() == b.len()
+                && a.iter().zip(b).all(|(x, y)| rec(x, y)),
             "tuple",
         ),
         (Expr::Matrix(a), Expr::Matrix(b)) => (
@@ -71,24 +76,57 @@ fn compare_depth(g: &Expr, p: &Expr, opts: &MathOptions, depth: u32) -> Verdict 
                     .all(|(r, s)| r.len() == s.len() && r.iter().zip(s).all(|(x, y)| rec(x, y))),
             "matrix",
         ),
-        (Expr::Matrix(m), Expr::Tuple(_, _, t)) | (Expr::Tuple(_, _, t), Expr::Matrix(m)) => {
+        (Expr::Matrix(m), Expr::Tuple(o, c, t)) | (Expr::Tuple(o, c, t), Expr::Matrix(m)) => {
             let flat: Vec<&Expr> = m.iter().flatten().collect();
-            let vector = m.len() == 1 || m.iter().all(|r| r.len() == 1);
+            // `[1, 2]` is an interval, never a vector.
+            let interval = t.len() == 2 && (*o == Bracket::Square || *c == Bracket::Square);
+            let vector = (m.len() == 1 || m.iter().all(|r| r.len() == 1)) && !interval;
             (
                 vector && flat.len() == t.len() && flat.iter().zip(t).all(|(x, y)| rec(x, y)),
                 "matrix",
             )
         }
         (Expr::Rel(a, ao), Expr::Rel(b, bo)) => (equations_equal(a, ao, b, bo), "equation"),
-        (Expr::Ratio(a), Expr::Ratio(b)) => (
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| rec(x, y)),
-            "ratio",
-        ),
+        (Expr::Ratio(a), Expr::Ratio(b)) => (ratios_equal(a, b, &rec), "ratio"),
+        // A ratio of two parts is the value of their quotient: `6:8` ≡ `\frac34`.
+        (Expr::Ratio(a), other) | (other, Expr::Ratio(a))
+            if a.len() == 2 && !matches!(other, Expr::Rel(..) | Expr::Tuple(..) | Expr::Matrix(..)) =>
+        {
+            // A zero part makes it a time or a score, not a value (see `ratios_equal`).
+            let zero = Expr::int(0);
+            let quotient = Expr::Div(Box::new(a[0].clone()), Box::new(a[1].clone()));
+            (!a.iter().any(|x| rec(x, &zero)) && rec(&quotient, other), "ratio")
+        }
         (Expr::Rel(..), _) | (_, Expr::Rel(..)) => (false, "equation"),
         (Expr::Tuple(..) | Expr::Matrix(..) | Expr::Ratio(..), _)
         | (_, Expr::Tuple(..) | Expr::Matrix(..) | Expr::Ratio(..)) => (false, "shape"),
         _ => scalar(&g, &p, opts),
     }
+}
+
+/// A tuple's brackets: `⟨1, 2⟩` is the vector `(1, 2)`; other brackets must match
+/// (`[1, 2]` is an interval, not the pair).
+fn same_brackets(a: (Bracket, Bracket), b: (Bracket, Bracket)) -> bool {
+    let vector = |(o, c): (Bracket, Bracket)| o == c && o != Bracket::Square;
+    a == b || (vector(a) && vector(b))
+}
+
+/// Ratios compare by value, as proportions: `6:8` ≡ `3:4`, `2:4:6` ≡ `1:2:3`
+/// (`a_0 b_i = b_0 a_i` for every part); with a zero part, part by part.
+fn ratios_equal(a: &[Expr], b: &[Expr], eq: &dyn Fn(&Expr, &Expr) -> bool) -> bool {
+    if a.len() != b.len() || a.len() < 2 || a.len() > MAX_MATCH_ITEMS {
+        return false;
+    }
+    let zero = Expr::int(0);
+    // A part that is zero makes it a time or a score (`12:00`, `3:0`), compared part by part.
+    if a.iter().chain(b).any(|x| eq(x, &zero)) {
+        return a.iter().zip(b).all(|(x, y)| eq(x, y));
+    }
+    (1..a.len()).all(|i| {
+        let left = Expr::Mul(vec![a[0].clone(), b[i].clone()]);
+        let right = Expr::Mul(vec![b[0].clone(), a[i].clone()]);
+        eq(&left, &right)
+    })
 }
 
 fn is_equation(e: &Expr) -> bool {
@@ -98,7 +136,8 @@ fn is_equation(e: &Expr) -> bool {
 /// Sets of reals: intervals with a bracket of each kind, unions, inequalities, `\mathbb{R}`.
 pub fn is_setlike(e: &Expr) -> bool {
     match e {
-        Expr::Union(_) | Expr::Intersection(_) | Expr::Reals => true,
+        Expr::Union(_) | Expr::Intersection(_) | Expr::Difference(..) | Expr::Reals => true,
+        Expr::Add(_) => sets::reals_minus(e).is_some(),
         Expr::Rel(_, ops) => ops.iter().any(|o| *o != RelOp::Eq),
         Expr::Tuple(o, c, items) => {
             items.len() == 2 && (o != c || items.iter().any(|i| matches!(strip_neg(i), Expr::Infinity)))
@@ -118,6 +157,13 @@ fn strip_neg(e: &Expr) -> &Expr {
 pub fn is_label(e: &Expr) -> bool {
     match e {
         Expr::Var(_) => true,
+        // `f(2)`: a function name applied to a number (docs/semantics.md, "Labels"); not
+        // `x\sqrt3`, which is a value.
+        Expr::Mul(items)
+            if items.len() == 2 && matches!(items[0], Expr::Var(_)) && is_argument(&items[1]) =>
+        {
+            true
+        }
         Expr::Mul(items) => {
             items.iter().any(|i| matches!(i, Expr::Var(_)))
                 && items
@@ -127,6 +173,17 @@ pub fn is_label(e: &Expr) -> bool {
         Expr::Div(a, b) => is_label(a) && is_label(b),
         Expr::Ratio(items) | Expr::Tuple(_, _, items) => items.iter().all(is_label),
         Expr::Func(Func::Abs, a) => is_label(a),
+        _ => false,
+    }
+}
+
+/// A written number or a tuple of them, as in `f(2)`, `g(-1)`, `f(\frac12)`, `h(1, 2)`.
+fn is_argument(e: &Expr) -> bool {
+    match e {
+        Expr::Num(_) => true,
+        Expr::Neg(a) => matches!(**a, Expr::Num(_)),
+        Expr::Div(a, b) => matches!((&**a, &**b), (Expr::Num(_), Expr::Num(_))),
+        Expr::Tuple(Bracket::Paren, Bracket::Paren, items) => items.iter().all(is_argument),
         _ => false,
     }
 }
@@ -170,6 +227,129 @@ fn unlabel(e: &Expr, other_is_equation: bool) -> Expr {
         }
         _ => e.clone(),
     }
+}
+
+/// Components with distinct plain labels (`y = 3, x = 2`), as `(label, value)` pairs in
+/// variable order.
+fn labelled_components(e: &Expr) -> Option<Vec<(String, Expr)>> {
+    let (Expr::List(items) | Expr::Set(items) | Expr::Tuple(Bracket::Paren, Bracket::Paren, items)) = e
+    else {
+        return None;
+    };
+    if items.len() < 2 || items.len() > MAX_MATCH_ITEMS {
+        return None;
+    }
+    let mut pairs: Vec<(String, Expr)> = Vec::with_capacity(items.len());
+    for item in items {
+        let Expr::Rel(sides, ops) = item else { return None };
+        let (Expr::Var(name), [RelOp::Eq]) = (&sides[0], ops.as_slice()) else {
+            return None;
+        };
+        if sides.len() != 2 || !names(&sides[0], &sides[1]) || pairs.iter().any(|(n, _)| n == name) {
+            return None;
+        }
+        pairs.push((name.clone(), sides[1].clone()));
+    }
+    let order = variable_order(&pairs.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>());
+    Some(order.into_iter().map(|i| pairs[i].clone()).collect())
+}
+
+/// Labelled components compare by label (docs/semantics.md, "Labels"): against other
+/// labelled components label by label (`x = 2, y = 3` ≡ `y = 3, x = 2` ≢ `x = 3, y = 2`), and
+/// against a tuple or a vector in variable order (`y = 3, x = 2` ≡ `(2, 3)`). Against a plain
+/// list, which is unordered, the values compare as a set, as before; `None` then.
+fn labelled(g: &Expr, p: &Expr, rec: &dyn Fn(&Expr, &Expr) -> bool) -> Option<Verdict> {
+    let ordered = |e: &Expr| match e {
+        Expr::Tuple(o, c, items) => o == c && *o != Bracket::Square && items.len() >= 2,
+        Expr::Matrix(_) => true,
+        _ => false,
+    };
+    match (labelled_components(g), labelled_components(p)) {
+        (Some(a), Some(b)) => Some((
+            a.len() == b.len()
+                && a.iter()
+                    .zip(&b)
+                    .all(|((na, va), (nb, vb))| na == nb && rec(va, vb)),
+            "tuple",
+        )),
+        (Some(a), None) if ordered(p) => {
+            let t = Expr::Tuple(
+                Bracket::Paren,
+                Bracket::Paren,
+                a.into_iter().map(|(_, v)| v).collect(),
+            );
+            Some((rec(&t, p), "tuple"))
+        }
+        (None, Some(b)) if ordered(g) => {
+            let t = Expr::Tuple(
+                Bracket::Paren,
+                Bracket::Paren,
+                b.into_iter().map(|(_, v)| v).collect(),
+            );
+            Some((rec(g, &t), "tuple"))
+        }
+        _ => None,
+    }
+}
+
+/// The positions of `names` in variable order: the coordinate conventions (r, θ), (r, θ, z),
+/// (ρ, θ, φ) and (r, θ, φ) as written; otherwise Latin letters alphabetically, then Greek
+/// letters in the order of the Greek alphabet, subscripts by number (`x_2` before `x_{10}`).
+fn variable_order(names: &[&str]) -> Vec<usize> {
+    const CONVENTIONS: &[&[&str]] = &[
+        &["r", "theta"],
+        &["r", "theta", "z"],
+        &["rho", "theta", "phi"],
+        &["r", "theta", "phi"],
+    ];
+    for convention in CONVENTIONS {
+        if convention.len() == names.len() && convention.iter().all(|c| names.contains(c)) {
+            return convention
+                .iter()
+                .filter_map(|c| names.iter().position(|n| n == c))
+                .collect();
+        }
+    }
+    const GREEK: &[&str] = &[
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "varepsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "vartheta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "rho",
+        "sigma",
+        "tau",
+        "upsilon",
+        "phi",
+        "varphi",
+        "chi",
+        "psi",
+        "omega",
+    ];
+    let key = |name: &str| {
+        let (base, sub) = name.split_once('_').unwrap_or((name, ""));
+        let sub_digits: String = sub.chars().filter(char::is_ascii_digit).collect();
+        let sub_number = sub_digits.parse::<u64>().unwrap_or(0);
+        let rank = match GREEK.iter().position(|g| *g == base) {
+            Some(i) => (1, i, String::new()),
+            None => (0, 0, base.to_string()),
+        };
+        (rank, sub_number, name.to_string())
+    };
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by_key(|&i| key(names[i]));
+    order
 }
 
 fn normalize(e: &Expr, other_is_equation: bool) -> Expr {
@@ -304,9 +484,14 @@ fn text_equal(g: &Expr, p: &Expr) -> bool {
 #[derive(Debug, Clone)]
 pub struct Decimal {
     pub value: BigRational,
-    pub places: u32,
+    /// Places after the point shown; negative for scientific notation whose last digit is
+    /// left of the point (`6.67\times10^{4}` shows hundreds: −2).
+    pub places: i32,
     pub significant: u32,
 }
+
+/// Largest power of ten read as the scale of scientific notation.
+const MAX_SCIENTIFIC_EXPONENT: i32 = 400;
 
 pub fn decimal_of(e: &Expr) -> Option<Decimal> {
     match e {
@@ -316,11 +501,64 @@ pub fn decimal_of(e: &Expr) -> Option<Decimal> {
             significant,
         }) => Some(Decimal {
             value: value.clone(),
-            places: *places,
+            places: i32::try_from(*places).ok()?,
             significant: *significant,
         }),
         Expr::Neg(a) => decimal_of(a).map(|d| Decimal { value: -d.value, ..d }),
+        // Scientific notation is a decimal (docs/semantics.md, "Scientific notation"):
+        // `6.67\times10^{4}` shows three digits down to the hundreds. Only a mantissa written
+        // with a point counts; `667\times10^{2}` is the integer 66700.
+        Expr::Mul(factors) if factors.len() == 2 => {
+            let d = match &factors[0] {
+                Expr::Num(_) | Expr::Neg(_) => decimal_of(&factors[0])?,
+                _ => return None,
+            };
+            let k = power_of_ten(&factors[1])?;
+            let scale = BigRational::from_integer(BigInt::from(10u32).pow(k.unsigned_abs()));
+            let value = if k >= 0 {
+                &d.value * &scale
+            } else {
+                &d.value / &scale
+            };
+            Some(Decimal {
+                value,
+                places: d.places - k,
+                significant: d.significant,
+            })
+        }
         _ => None,
+    }
+}
+
+/// `k` in `10^{k}` for a written integer `k` of moderate size.
+fn power_of_ten(e: &Expr) -> Option<i32> {
+    let Expr::Pow(base, exp) = e else { return None };
+    let Expr::Num(b) = &**base else { return None };
+    if b.decimals.is_some() || b.value != BigRational::from_integer(BigInt::from(10)) {
+        return None;
+    }
+    let (neg, lit) = match &**exp {
+        Expr::Num(l) => (false, l),
+        Expr::Neg(a) => match &**a {
+            Expr::Num(l) => (true, l),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    if lit.decimals.is_some() || !lit.value.is_integer() {
+        return None;
+    }
+    let k = lit.value.to_integer().to_i32()?;
+    (k.abs() <= MAX_SCIENTIFIC_EXPONENT).then_some(if neg { -k } else { k })
+}
+
+/// Half a unit of the last place shown, `1 / (2 · 10^places)`.
+pub fn half_unit(places: i32) -> BigRational {
+    let p = BigInt::from(10u32).pow(places.unsigned_abs());
+    if places >= 0 {
+        BigRational::new(BigInt::from(1), BigInt::from(2) * p)
+    } else {
+        BigRational::new(p, BigInt::from(2))
     }
 }
 
@@ -431,10 +669,7 @@ fn rounds_to(d: &Decimal, v: &Real) -> Option<(bool, &'static str)> {
     match v {
         Real::Q(x) if terminates(x) => None,
         Real::Q(x) => {
-            let half_ulp = BigRational::new(
-                BigInt::from(1),
-                BigInt::from(2) * BigInt::from(10u32).pow(d.places),
-            );
+            let half_ulp = half_unit(d.places);
             Some((
                 d.significant >= 3 && (x - &d.value).abs() < half_ulp,
                 "decimal_rounding",
@@ -442,7 +677,7 @@ fn rounds_to(d: &Decimal, v: &Real) -> Option<(bool, &'static str)> {
         }
         Real::F(f) => {
             let dv = d.value.to_f64()?;
-            let half_ulp = 0.5 * 10f64.powi(-(d.places as i32));
+            let half_ulp = 0.5 * 10f64.powi(-d.places);
             let slack = f.abs().max(dv.abs()) * 4.0 * f64::EPSILON;
             let dist = (f - dv).abs();
             if d.significant < 3 || dist > half_ulp + slack {

@@ -300,8 +300,20 @@ fn eval_depth(e: &Expr, env: Env<'_>, depth: u32, fuel: &Cell<u64>) -> R<Value> 
             Ok(acc)
         }
         Expr::Div(a, b) => ev(a)?.div(&ev(b)?),
-        Expr::Pow(a, b) => pow(&ev(a)?, &ev(b)?, matches!(**a, Expr::E)),
+        Expr::Pow(a, b) if matches!(**a, Expr::E) => exp(b, &ev),
+        Expr::Pow(a, b) => {
+            if let Some(v) = special_power(a, b) {
+                return v;
+            }
+            pow(&ev(a)?, &ev(b)?, false)
+        }
+        Expr::Func(Func::Exp, a) => exp(a, &ev),
         Expr::Func(f, a) => {
+            if f.is_trig()
+                && let Some(v) = special_angle(*f, a)
+            {
+                return v;
+            }
             let arg = match (&**a, f.is_trig()) {
                 // A degree-marked trig argument is in degrees.
                 (Expr::Degrees(d), true) => {
@@ -376,6 +388,233 @@ fn eval_depth(e: &Expr, env: Env<'_>, depth: u32, fuel: &Cell<u64>) -> R<Value> 
     }
 }
 
+/// `e^z`. A purely imaginary exponent that is a rational multiple of `iπ` is exact where
+/// its cosine and sine are (`e^{i\pi}` is −1, `e^{i\pi/3}` is `1/2 + (√3/2) i`); any other
+/// complex exponent is evaluated in `f64` as `e^a (\cos b + i \sin b)`.
+fn exp(z: &Expr, ev: &dyn Fn(&Expr) -> R<Value>) -> R<Value> {
+    if let Some((q, true)) = pi_multiple(z)
+        && let (Some(re), Some(im)) = (exact_trig(Func::Cos, &q), exact_trig(Func::Sin, &q))
+    {
+        return Ok(Value { re: re?, im: im? });
+    }
+    let v = ev(z)?;
+    if v.re.is_zero() && v.im.is_zero() {
+        return Ok(Value::rational(q(1)));
+    }
+    if v.is_real() {
+        return pow(&Value::real(Real::F(std::f64::consts::E)), &v, true);
+    }
+    let (a, b) = (v.re.to_f64(), v.im.to_f64());
+    let m = a.exp();
+    Ok(Value {
+        re: Real::float(m * b.cos())?,
+        im: Real::float(m * b.sin())?,
+    })
+}
+
+/// A trigonometric function at a rational multiple of π (`\frac{\pi}{3}`, `30^\circ`) with
+/// a denominator of 1, 2, 3, 4 or 6: exact where the value is rational (`\sin 30^\circ` is
+/// exactly 1/2), undefined at the poles (`\tan 90^\circ`), and the surds `√2/2`, `√3/2`
+/// computed directly rather than through `f64` trigonometry (docs/semantics.md, "Exact
+/// special angles"). `None` for any other argument. The angle is read from the written
+/// form alone, never evaluated, so the argument is evaluated once whatever the nesting.
+fn special_angle(f: Func, arg: &Expr) -> Option<R<Value>> {
+    exact_trig(f, &special_angle_of(arg)?).map(|r| r.map(Value::real))
+}
+
+/// The angle `arg` as a rational multiple of π, read from its written form.
+fn special_angle_of(arg: &Expr) -> Option<BigRational> {
+    match arg {
+        Expr::Degrees(d) => Some(rational::div(&written_rational(d)?, &q(180))),
+        other => match pi_multiple(other)? {
+            (q, false) => Some(q),
+            (_, true) => None,
+        },
+    }
+}
+
+/// A rational written with literals only: `3`, `-\frac{5}{6}`, `2 \cdot 3`.
+fn written_rational(e: &Expr) -> Option<BigRational> {
+    match e {
+        Expr::Num(l) => Some(l.value.clone()),
+        Expr::Neg(a) => written_rational(a).map(|v| -v),
+        Expr::Div(a, b) => {
+            let d = written_rational(b)?;
+            (!d.is_zero()).then(|| written_rational(a).map(|n| rational::div(&n, &d)))?
+        }
+        Expr::Mul(factors) if factors.len() <= 8 => {
+            let mut acc = q(1);
+            for f in factors {
+                acc = rational::mul(&acc, &written_rational(f)?);
+            }
+            Some(acc)
+        }
+        _ => None,
+    }
+}
+
+/// `e` as `q·π` (`false`) or `q·iπ` (`true`) with `q` a written rational:
+/// `\pi`, `\frac{2\pi}{3}`, `-\pi/6`, `i\pi`, `\frac{i\pi}{3}`, `\pi - \frac{\pi}{6}`.
+fn pi_multiple(e: &Expr) -> Option<(BigRational, bool)> {
+    match e {
+        Expr::Pi => Some((q(1), false)),
+        Expr::Neg(a) => pi_multiple(a).map(|(c, i)| (-c, i)),
+        Expr::Mul(factors) if factors.len() <= 8 => {
+            let (mut coeff, mut pi, mut imag) = (q(1), false, false);
+            for f in factors {
+                if matches!(f, Expr::I) && !imag {
+                    imag = true;
+                } else if let Some(c) = written_rational(f) {
+                    coeff = rational::mul(&coeff, &c);
+                } else {
+                    let (c, i) = pi_multiple(f)?;
+                    if pi || (i && imag) {
+                        return None;
+                    }
+                    imag |= i;
+                    pi = true;
+                    coeff = rational::mul(&coeff, &c);
+                }
+            }
+            pi.then_some((coeff, imag))
+        }
+        Expr::Div(a, b) => {
+            let (c, i) = pi_multiple(a)?;
+            let d = written_rational(b)?;
+            (!d.is_zero()).then(|| (rational::div(&c, &d), i))
+        }
+        Expr::Add(terms) if terms.len() <= 8 => {
+            let mut acc: Option<(BigRational, bool)> = None;
+            for t in terms {
+                let (c, i) = pi_multiple(t)?;
+                acc = match acc {
+                    None => Some((c, i)),
+                    Some((a, j)) if j == i => Some((rational::add(&a, &c), i)),
+                    Some(_) => return None,
+                };
+            }
+            acc
+        }
+        _ => None,
+    }
+}
+
+/// `c · √r` with `r` in {1, 2, 3}: the values of the trigonometric functions at the multiples
+/// of π/12 that have a closed form here (multiples of π/6 and π/4).
+#[derive(Clone)]
+struct Surd {
+    c: BigRational,
+    r: u32,
+}
+
+impl Surd {
+    fn rational(c: BigRational) -> Surd {
+        Surd { c, r: 1 }
+    }
+
+    fn real(&self) -> Real {
+        if self.r == 1 || self.c.is_zero() {
+            Real::Q(self.c.clone())
+        } else {
+            Real::F(self.c.to_f64().unwrap_or(f64::NAN) * f64::from(self.r).sqrt())
+        }
+    }
+
+    /// `1 / (c√r) = (1 / (c r)) √r`; `None` for zero.
+    fn recip(&self) -> Option<Surd> {
+        if self.c.is_zero() {
+            return None;
+        }
+        let scale = rational::mul(&self.c, &q(i64::from(self.r)));
+        Some(Surd {
+            c: rational::div(&q(1), &scale),
+            r: self.r,
+        })
+    }
+
+    /// `self · other`, when at most one factor is irrational or both share the surd.
+    fn times(&self, other: &Surd) -> Option<Surd> {
+        let c = rational::mul(&self.c, &other.c);
+        match (self.r, other.r) {
+            (a, b) if a == b => Some(Surd::rational(rational::mul(&c, &q(i64::from(a))))),
+            (1, r) | (r, 1) => Some(Surd { c, r }),
+            _ => None,
+        }
+    }
+
+    /// `self^n` for a small integer `n`: rational for an even `n` (`sin² 45° = 1/2`).
+    fn pow(&self, n: i64) -> Option<Surd> {
+        let base = if n < 0 { self.recip()? } else { self.clone() };
+        let mut acc = Surd::rational(q(1));
+        for _ in 0..n.unsigned_abs() {
+            acc = acc.times(&base)?;
+        }
+        Some(acc)
+    }
+}
+
+/// `sin(kπ/12)` for the `k` (mod 24) with a closed form.
+fn sin_twelfths(k: u32) -> Option<Surd> {
+    let half = BigRational::new(BigInt::from(1), BigInt::from(2));
+    let (c, r) = match k % 12 {
+        0 => (q(0), 1),
+        2 | 10 => (half, 1),
+        3 | 9 => (half, 2),
+        4 | 8 => (half, 3),
+        6 => (q(1), 1),
+        _ => return None,
+    };
+    Some(Surd {
+        c: if k % 24 >= 12 { -c } else { c },
+        r,
+    })
+}
+
+/// `f(qπ)` for a trigonometric `f` when `qπ` is a multiple of π/6 or π/4: `Some(None)` at a
+/// pole, `None` for any other angle.
+fn trig_surd(f: Func, q: &BigRational) -> Option<Option<Surd>> {
+    let twelfths = rational::mul(q, &self::q(12));
+    if !twelfths.is_integer() {
+        return None;
+    }
+    let k = twelfths.to_integer().mod_floor(&BigInt::from(24)).to_u32()?;
+    let sin = sin_twelfths(k)?;
+    let cos = sin_twelfths((k + 6) % 24)?;
+    Some(match f {
+        Func::Sin => Some(sin),
+        Func::Cos => Some(cos),
+        Func::Tan => cos.recip().and_then(|c| sin.times(&c)),
+        Func::Cot => sin.recip().and_then(|s| cos.times(&s)),
+        Func::Sec => cos.recip(),
+        Func::Csc => sin.recip(),
+        _ => return None,
+    })
+}
+
+/// `f(qπ)` as a value, `Some(Err(Domain))` at a pole.
+fn exact_trig(f: Func, q: &BigRational) -> Option<R<Real>> {
+    trig_surd(f, q).map(|v| v.map(|s| s.real()).ok_or(EvalError::Domain))
+}
+
+/// `f(x)^n` for a special angle `x` and a written integer `|n| ≤ 8`: exact when rational
+/// (`\sin^2 45^\circ` is 1/2, `\tan^2 30^\circ` is 1/3).
+fn special_power(base: &Expr, exponent: &Expr) -> Option<R<Value>> {
+    let Expr::Func(f, arg) = base else { return None };
+    if !f.is_trig() {
+        return None;
+    }
+    let n = written_rational(exponent)?;
+    let n = int_of(&n)?.to_i64().filter(|n| n.abs() <= 8)?;
+    let angle = special_angle_of(arg)?;
+    Some(match trig_surd(*f, &angle)? {
+        None => Err(EvalError::Domain),
+        Some(s) => match s.pow(n) {
+            Some(p) => Ok(Value::real(p.real())),
+            None => Err(EvalError::Domain),
+        },
+    })
+}
+
 fn int_of(x: &BigRational) -> Option<BigInt> {
     x.is_integer().then(|| x.to_integer())
 }
@@ -419,6 +658,9 @@ fn pow(base: &Value, exp: &Value, base_is_e: bool) -> R<Value> {
         }
     }
 }
+
+/// The largest lower index `k` for which `\binom{n}{k}` is evaluated at a non-integer `n`.
+const MAX_BINOMIAL_POLYNOMIAL: u64 = 64;
 
 fn int_pow(base: &Value, n: &BigInt) -> R<Value> {
     if base.is_real() {
@@ -686,8 +928,21 @@ fn factorial(n: &BigRational) -> R<BigRational> {
 }
 
 fn binomial(n: &BigRational, k: &BigRational) -> R<BigRational> {
-    let (Some(n), Some(k)) = (int_of(n), int_of(k)) else {
+    let Some(k) = int_of(k) else {
         return Err(EvalError::Domain);
+    };
+    let Some(n) = int_of(n) else {
+        // `\binom{n}{2}` at a non-integer `n` is the polynomial `n(n-1)/2`, so that it equals
+        // `\frac{n(n-1)}{2}` as a function (docs/semantics.md, "Binomials").
+        let Some(k) = k.to_u64().filter(|k| *k <= MAX_BINOMIAL_POLYNOMIAL) else {
+            return Err(EvalError::Domain);
+        };
+        let mut acc = q(1);
+        for i in 0..k {
+            let factor = n - BigRational::from_integer(BigInt::from(i));
+            acc = rational::div(&rational::mul(&acc, &factor), &q(i as i64 + 1));
+        }
+        return Ok(acc);
     };
     if k.is_negative() || n.is_negative() || k > n {
         return Ok(q(0));

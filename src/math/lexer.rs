@@ -37,6 +37,9 @@ pub enum Tok {
     Setminus,
     Comma,
     Semicolon,
+    /// The connective `or` (`\text{ or }`, `\lor`): a separator like `,`, except that an `or`
+    /// of inequalities in one variable is the union of their solution sets.
+    Or,
     Colon,
     Pipe,
     LParen,
@@ -525,7 +528,12 @@ impl Lexer<'_> {
             || (content.len() == 3
                 && content.starts_with('(')
                 && content.ends_with(')')
-                && content.as_bytes()[1].is_ascii_alphabetic());
+                && content.as_bytes()[1].is_ascii_alphabetic())
+            // `\textbf{(D) 7}`: a choice with its value.
+            || (content.len() > 4
+                && content.starts_with('(')
+                && content.as_bytes()[1].is_ascii_uppercase()
+                && content[2..].starts_with(") "));
         if mathy && text_depth < 4 {
             let saved = self.pos;
             let (bytes, src) = (self.bytes, self.src);

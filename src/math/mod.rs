@@ -14,6 +14,8 @@ mod compare;
 mod eval;
 mod extract;
 #[cfg(test)]
+mod forms_tests;
+#[cfg(test)]
 mod integrity_tests;
 mod lexer;
 mod limits;

@@ -11,18 +11,22 @@ mod atoms;
 mod structures;
 
 use super::ParseError;
-use super::ast::{Expr, RelOp};
+use super::ast::{Bracket, Expr, RelOp};
+use super::compare::is_label;
 use super::lexer::{Spanned, Tok, lex};
 use super::limits::{MAX_DEPTH, MAX_ITEMS};
 
 /// Parse one answer (already stripped of `$…$` and `\boxed{…}`).
 pub fn parse(src: &str) -> Result<Expr, ParseError> {
-    let tokens = drop_words(lex(src)?)?;
+    if let Some(text) = capitalised_words(src) {
+        return Ok(named_set(text));
+    }
+    let tokens = choice_with_value(drop_words(lex(src)?)?);
     if tokens.is_empty() {
         return Err(err(EMPTY.to_string()));
     }
     if let Some(text) = text_answer(&tokens) {
-        return Ok(Expr::Text(text));
+        return Ok(named_set(text));
     }
     let mut p = Parser {
         toks: tokens,
@@ -71,6 +75,45 @@ fn err(message: String) -> ParseError {
     ParseError { message }
 }
 
+/// `\approx v` is `v`: a decimal then meets the rounding rule as any decimal does
+/// (`\approx 3.14` ≡ π), and an exact value stays exact (`\approx 12` ≡ 12, ≢ 12.3), so the
+/// sign never makes an answer more permissive than the bare value (docs/semantics.md,
+/// "Scientific notation and ≈").
+fn approximately(value: Expr) -> Expr {
+    value
+}
+
+/// `x < -1 \text{ or } x > 1`, `x \in [0, 1] \text{ or } x > 2`: two or more inequalities or
+/// memberships, all in the same one variable.
+fn is_inequality_alternative(items: &[Expr]) -> bool {
+    if items.len() < 2 {
+        return false;
+    }
+    let mut vars = Vec::new();
+    for item in items {
+        let Expr::Rel(members, ops) = item else {
+            return false;
+        };
+        let membership = matches!(
+            (members.as_slice(), ops.as_slice()),
+            ([Expr::Var(_), _], [RelOp::In])
+        );
+        if !membership && ops.iter().any(|o| matches!(o, RelOp::Eq | RelOp::In)) {
+            return false;
+        }
+        item.collect_vars(&mut vars);
+    }
+    vars.len() == 1
+}
+
+fn combine_sets(mut parts: Vec<Expr>, intersection: bool) -> Expr {
+    match (parts.len(), intersection) {
+        (1, _) => parts.remove(0),
+        (_, false) => Expr::Union(parts),
+        (_, true) => Expr::Intersection(parts),
+    }
+}
+
 fn list_or_single(mut items: Vec<Expr>) -> Expr {
     if items.len() == 1 {
         items.remove(0)
@@ -94,6 +137,91 @@ fn text_answer(tokens: &[Spanned]) -> Option<String> {
         .iter()
         .any(|(t, _)| matches!(t, Tok::Word(_) | Tok::Hedge(_)));
     has_word.then(|| words.join(" "))
+}
+
+/// A whole answer of words with a capital (`No`, `Yes`, `No solution`, `Evelyn`) is text,
+/// compared without case, never the product of its letters (`No` is not N·o). A capitalised
+/// word is a capital and lower-case letters, at least three or a vowel after the capital
+/// (`Ax` stays the product A·x);
+/// lower-case words of two or more letters may stand beside it.
+fn capitalised_words(src: &str) -> Option<String> {
+    let t = src.trim().trim_end_matches('.');
+    if t.is_empty() || t.len() > 200 {
+        return None;
+    }
+    let capital = |w: &str| {
+        let b = w.as_bytes();
+        b.len() >= 2
+            && b[0].is_ascii_uppercase()
+            && b[1..].iter().all(u8::is_ascii_lowercase)
+            && (b.len() >= 3 || b"aeiouy".contains(&b[1]))
+    };
+    let lower = |w: &str| w.len() >= 2 && w.bytes().all(|c| c.is_ascii_lowercase());
+    let words: Vec<&str> = t.split_whitespace().collect();
+    let text = words.iter().any(|w| capital(w)) && words.iter().all(|w| capital(w) || lower(w));
+    text.then(|| words.join(" ").to_ascii_lowercase())
+}
+
+/// Whole-answer words that name a set of reals (docs/semantics.md, "Words").
+fn named_set(text: String) -> Expr {
+    let interval = |lo: Expr, hi: Expr, closed_lo: bool| {
+        let open = if closed_lo {
+            Bracket::Square
+        } else {
+            Bracket::Paren
+        };
+        Expr::Tuple(open, Bracket::Paren, vec![lo, hi])
+    };
+    let words = text.strip_prefix("the set of ").unwrap_or(&text);
+    let words = words.strip_prefix("the ").unwrap_or(words);
+    match words {
+        "all real numbers"
+        | "all reals"
+        | "real numbers"
+        | "all real values"
+        | "every real number"
+        | "any real number"
+        | "all real x"
+        | "all real values of x"
+        | "all x" => Expr::Reals,
+        "all positive real numbers" | "all positive reals" | "positive real numbers" => {
+            interval(Expr::int(0), Expr::Infinity, false)
+        }
+        "all negative real numbers" | "all negative reals" | "negative real numbers" => {
+            interval(Expr::Neg(Box::new(Expr::Infinity)), Expr::int(0), false)
+        }
+        "all nonnegative real numbers"
+        | "all non-negative real numbers"
+        | "nonnegative real numbers"
+        | "non-negative real numbers" => interval(Expr::int(0), Expr::Infinity, true),
+        _ => Expr::Text(text),
+    }
+}
+
+/// An AMC choice written with its value (`\textbf{(D)}\ 7`, `(D) 7`) is the letter
+/// (docs/semantics.md, "Labels"), unless the rest names other choices or several values.
+fn choice_with_value(mut tokens: Vec<Spanned>) -> Vec<Spanned> {
+    let is_choice = |w: &[Spanned]| {
+        matches!(w, [(Tok::LParen, _), (Tok::Var(v), _), (Tok::RParen, _)]
+            if v.len() == 1 && v.as_bytes()[0].is_ascii_uppercase())
+    };
+    let amc = tokens.len() > 3
+        && is_choice(&tokens[..3])
+        && matches!(&tokens[1].0, Tok::Var(v) if (b'A'..=b'E').contains(&v.as_bytes()[0]));
+    if !amc {
+        return tokens;
+    }
+    let rest = &tokens[3..];
+    let single = rest.iter().all(|(t, _)| {
+        !matches!(
+            t,
+            Tok::Comma | Tok::Semicolon | Tok::Or | Tok::Hedge(_) | Tok::Not | Tok::Rel(_) | Tok::Approx
+        )
+    }) && !rest.windows(3).any(is_choice);
+    if single {
+        tokens.truncate(3);
+    }
+    tokens
 }
 
 /// Drops unit and prose words beside maths. A dropped word never glues two numbers into a
@@ -205,7 +333,7 @@ impl Parser {
     /// Is the next token an item separator? `;` is one unless it is a closer.
     fn at_separator(&self, closers: &[Tok]) -> bool {
         match self.peek() {
-            Some(Tok::Comma) => true,
+            Some(Tok::Comma | Tok::Or) => true,
             Some(t @ Tok::Semicolon) => !closers.contains(t),
             _ => false,
         }
@@ -215,8 +343,10 @@ impl Parser {
     fn list(&mut self, closers: &[Tok]) -> Result<Vec<Expr>, ParseError> {
         self.enter()?;
         let mut items = Vec::new();
+        let mut saw_or = false;
         loop {
             while self.at_separator(closers) {
+                saw_or |= self.peek() == Some(&Tok::Or);
                 self.pos += 1;
             }
             match self.peek() {
@@ -233,10 +363,18 @@ impl Parser {
             }
         }
         self.leave();
+        if saw_or && is_inequality_alternative(&items) {
+            return Ok(vec![Expr::Union(items)]);
+        }
         Ok(items)
     }
 
     fn relation(&mut self) -> Result<Expr, ParseError> {
+        if self.eat(&Tok::Approx) {
+            // `\approx 3.14` (docs/semantics.md, "Scientific notation and ≈").
+            let value = self.relation()?;
+            return Ok(approximately(value));
+        }
         let first = self.set_op()?;
         let mut items = vec![first];
         let mut ops = Vec::new();
@@ -244,9 +382,17 @@ impl Parser {
         loop {
             let op = match self.peek() {
                 Some(Tok::Rel(op)) => *op,
+                Some(Tok::Approx) if cut_at.is_none() && items.len() == 1 && is_label(&items[0]) => {
+                    // `x \approx 0.333` names an approximate value.
+                    self.pos += 1;
+                    ops.push(RelOp::Eq);
+                    items.push(approximately(self.set_op()?));
+                    continue;
+                }
                 Some(Tok::Approx) => {
-                    // `x = 1/3 ≈ 0.33`: the approximation after an exact value is commentary.
-                    if cut_at.is_none() && !ops.is_empty() {
+                    // `\frac13 \approx 0.333`, `x = 1/3 ≈ 0.33`: the approximation after an exact
+                    // value is commentary; the exact value is the answer.
+                    if cut_at.is_none() {
                         cut_at = Some(items.len());
                     }
                     RelOp::Eq
@@ -279,17 +425,24 @@ impl Parser {
             match t {
                 Tok::Cup => {}
                 Tok::Cap => inter = true,
-                Tok::Setminus => return Err(err(format!("set difference at byte {}", self.byte()))),
+                Tok::Setminus => {
+                    // `A \cup B \setminus C` is `(A ∪ B) ∖ C`, read left to right.
+                    self.pos += 1;
+                    let left = combine_sets(std::mem::take(&mut unions), inter);
+                    let right = self.ratio()?;
+                    unions.push(Expr::Difference(Box::new(left), Box::new(right)));
+                    inter = false;
+                    continue;
+                }
                 _ => break,
             }
             self.pos += 1;
             unions.push(self.ratio()?);
+            if unions.len() > MAX_ITEMS {
+                return Err(err(format!("more than {MAX_ITEMS} sets")));
+            }
         }
-        Ok(match (unions.len(), inter) {
-            (1, _) => unions.remove(0),
-            (_, false) => Expr::Union(unions),
-            (_, true) => Expr::Intersection(unions),
-        })
+        Ok(combine_sets(unions, inter))
     }
 
     fn ratio(&mut self) -> Result<Expr, ParseError> {

@@ -110,6 +110,7 @@ fn precedence(e: &Expr) -> u8 {
         | Expr::List(_)
         | Expr::Union(_)
         | Expr::Intersection(_)
+        | Expr::Difference(..)
         | Expr::Ratio(_)
         | Expr::Not(_)
         | Expr::Series(..) => 0,
@@ -246,6 +247,7 @@ impl fmt::Display for Expr {
             Expr::List(v) => fmt_list(v, ", ", f),
             Expr::Union(v) => fmt_list(v, " U ", f),
             Expr::Intersection(v) => fmt_list(v, " n ", f),
+            Expr::Difference(a, b) => write!(f, "{} \\ {}", Operand(a, SUM), Operand(b, SUM)),
             Expr::Matrix(rows) => {
                 f.write_str("Matrix([")?;
                 for (i, row) in rows.iter().enumerate() {

@@ -106,6 +106,16 @@ fn to_set(e: &Expr) -> Option<RealSet> {
             }
             RealSet::Intervals(acc)
         }
+        Expr::Add(_) => {
+            let b = reals_minus(e)?;
+            to_set(&Expr::Difference(Box::new(Expr::Reals), Box::new(b.clone())))?
+        }
+        Expr::Difference(a, b) => {
+            let (RealSet::Intervals(a), RealSet::Intervals(b)) = (to_set(a)?, to_set(b)?) else {
+                return None;
+            };
+            RealSet::Intervals(intersect(&a, &complement(&b)))
+        }
         Expr::Rel(items, ops) => {
             if ops.len() == 1 && ops[0] == RelOp::In {
                 return to_set(&items[1]);
@@ -115,6 +125,15 @@ fn to_set(e: &Expr) -> Option<RealSet> {
         Expr::Num(_) | Expr::Neg(_) | Expr::Div(..) => RealSet::Intervals(vec![point(e)?]),
         _ => return None,
     })
+}
+
+/// `\mathbb{R} - \{1\}`, a set difference written with a minus sign: the subtracted set.
+pub fn reals_minus(e: &Expr) -> Option<&Expr> {
+    let Expr::Add(terms) = e else { return None };
+    let [Expr::Reals, Expr::Neg(b)] = terms.as_slice() else {
+        return None;
+    };
+    matches!(**b, Expr::Set(_)).then_some(&**b)
 }
 
 fn everything() -> Interval {
@@ -341,6 +360,42 @@ fn intersect(a: &[Interval], b: &[Interval]) -> Vec<Interval> {
         }
     }
     normalize(out)
+}
+
+/// The reals not in `v`.
+fn complement(v: &[Interval]) -> Vec<Interval> {
+    let mut out = Vec::new();
+    let mut lo = End {
+        value: Real::Inf(true),
+        decimal: None,
+        closed: false,
+    };
+    for iv in normalize(v.to_vec()) {
+        let hi = End {
+            closed: !iv.lo.closed,
+            ..iv.lo.clone()
+        };
+        let gap = Interval { lo, hi };
+        if !is_empty(&gap) {
+            out.push(gap);
+        }
+        lo = End {
+            closed: !iv.hi.closed,
+            ..iv.hi.clone()
+        };
+    }
+    let last = Interval {
+        lo,
+        hi: End {
+            value: Real::Inf(false),
+            decimal: None,
+            closed: false,
+        },
+    };
+    if !is_empty(&last) {
+        out.push(last);
+    }
+    out
 }
 
 fn intervals_equal(a: &[Interval], b: &[Interval]) -> bool {

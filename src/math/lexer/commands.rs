@@ -65,8 +65,10 @@ pub(super) fn is_unit_word(w: &str) -> bool {
 /// Classify a word from `\text{…}` or a plain letter run.
 pub(super) fn word_token(word: &str) -> Tok {
     let lower = word.to_ascii_lowercase();
-    if lower == "and" || lower == "or" {
+    if lower == "and" {
         Tok::Comma
+    } else if lower == "or" {
+        Tok::Or
     } else if PERCENT_WORDS.contains(&lower.as_str()) {
         Tok::Percent
     } else if NOT_WORDS.contains(&lower.as_str()) || QUALIFIER_WORDS.contains(&lower.as_str()) {
@@ -126,6 +128,7 @@ pub(super) fn command_token(name: &str) -> Option<Tok> {
         "cosh" => T::Func(Func::Cosh),
         "tanh" => T::Func(Func::Tanh),
         "neg" | "lnot" => T::Not,
+        "lor" | "vee" => T::Or,
         "emptyset" | "varnothing" => T::EmptySet,
         "colon" => T::Colon,
         "Rightarrow" | "implies" | "to" | "rightarrow" | "Longrightarrow" => T::Comma,

@@ -8,7 +8,7 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use super::{NO_VALUE, Parser, err, list_or_single};
 use crate::math::ParseError;
-use crate::math::ast::{Bracket, Expr, Func, Literal};
+use crate::math::ast::{Bracket, Expr, Func, Literal, RelOp};
 use crate::math::lexer::Tok;
 use crate::math::limits::MAX_ITEMS;
 
@@ -60,6 +60,7 @@ impl Parser {
                 }
                 list_or_single(items)
             }
+            Tok::LSet if self.at_set_builder() => self.set_builder()?,
             Tok::LSet => {
                 let start = self.pos;
                 let items = self.list(&[Tok::RSet])?;
@@ -136,6 +137,58 @@ impl Parser {
         Ok(e)
     }
 
+    /// After `\{`: `x \mid`, `x :` or `x \in`, the start of set-builder notation.
+    fn at_set_builder(&self) -> bool {
+        matches!(self.peek(), Some(Tok::Var(_)))
+            && matches!(
+                self.peek_at(1),
+                Some(Tok::Pipe | Tok::Colon | Tok::Rel(RelOp::In))
+            )
+    }
+
+    /// `\{x \mid x > 2\}`, `\{x : x < -1 \text{ or } x > 1\}`, `\{x \in \mathbb{R} \mid x \ne 1\}`:
+    /// the solution set of the condition (docs/semantics.md, "Sets"). Conditions joined by
+    /// `,` or `and` all hold (an intersection); `or` is a union. The condition may use only
+    /// the bound variable.
+    fn set_builder(&mut self) -> Result<Expr, ParseError> {
+        let at = self.byte();
+        let Some(Tok::Var(var)) = self.peek().cloned() else {
+            return Err(err(format!(
+                "set-builder notation without a variable at byte {at}"
+            )));
+        };
+        self.pos += 1;
+        let domain = if self.eat(&Tok::Rel(RelOp::In)) {
+            let d = self.atom()?;
+            Some(d)
+        } else {
+            None
+        };
+        if !(self.eat(&Tok::Pipe) || self.eat(&Tok::Colon)) {
+            return Err(err(format!(
+                "set-builder notation without a condition at byte {at}"
+            )));
+        }
+        let conditions = self.list(&[Tok::RSet])?;
+        self.expect(&Tok::RSet)?;
+        let mut vars = Vec::new();
+        for c in &conditions {
+            c.collect_vars(&mut vars);
+        }
+        if conditions.is_empty() || vars.iter().any(|v| *v != var) {
+            return Err(err(format!(
+                "set-builder condition at byte {at} must be about its variable {var}"
+            )));
+        }
+        let mut parts: Vec<Expr> = domain.into_iter().filter(|d| *d != Expr::Reals).collect();
+        parts.extend(conditions);
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Expr::Intersection(parts)
+        })
+    }
+
     pub(super) fn number(&mut self, lit: Literal) -> Result<Expr, ParseError> {
         // A base subscript: `204_5`.
         if lit.decimals.is_none() && lit.value.is_integer() && self.peek() == Some(&Tok::Underscore) {
@@ -205,7 +258,7 @@ impl Parser {
                     Tok::LBrace | Tok::RBrace => {}
                     Tok::Plus => name.push('+'),
                     Tok::Minus => name.push('-'),
-                    Tok::Comma => name.push(','),
+                    Tok::Comma | Tok::Or => name.push(','),
                     other => name.push_str(&format!("{other:?}")),
                 }
             }
