@@ -157,9 +157,7 @@ pub fn read_report(stdout: &str, nonce: &str) -> (Option<HarnessReport>, String)
         Some(status) if status == "compiled" => {}
         _ => return (None, own),
     }
-    let report = markers
-        .filter(|m| m.status != "compiled" && m.status != "compile_error")
-        .next_back();
+    let report = markers.rfind(|m| m.status != "compiled" && m.status != "compile_error");
     let report = report.and_then(|marker| match marker.status.as_str() {
         "returned" => serde_json::from_str(&marker.payload)
             .ok()
