@@ -40,19 +40,36 @@ _MAX_DEPTH = 200
 
 
 def _encode(value, depth=0, seen=None, other=None):
-    """Plain data as JSON-compatible structures, read through the base types' own methods so
-    that subclasses with overridden comparison or iteration cross as their plain value.
-    `other(value)` encodes what is not plain data (a reference), or raises `_NotPlain`."""
-    if depth > _MAX_DEPTH:
-        raise _NotPlain("nested too deeply")
-    if value is None or value is True or value is False:
-        return value
+    """Plain data as JSON-compatible structures: exact `str`, `bool`, `None`, `int`, finite
+    `float` and `list` as plain JSON (json writes every digit of an int and the shortest
+    round-trip of a float), everything else tagged. Subclasses are read through the base
+    types' own methods, so that one with overridden comparison or iteration crosses as its
+    plain value. `other(value)` encodes what is not plain data (a reference), or raises
+    `_NotPlain`."""
     # `type()` cannot be faked the way `isinstance` can (through a `__class__` property).
     kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        # Finite floats only: nan and the infinities are not JSON.
+        return value if value - value == 0.0 else {"$float": float.__repr__(value)}
+    if depth > _MAX_DEPTH:
+        raise _NotPlain("nested too deeply")
+    if kind is list:
+        seen = set() if seen is None else seen
+        if id(value) in seen:
+            raise _NotPlain("a value that contains itself")
+        seen.add(id(value))
+        try:
+            return [_encode(item, depth + 1, seen, other) for item in value]
+        finally:
+            seen.discard(id(value))
+    if issubclass(kind, bool):
+        return bool(value)
     if issubclass(kind, int):
-        return {"$int": int.__repr__(int.__index__(value))}
+        return int.__index__(value)
     if issubclass(kind, float):
-        return {"$float": float.__repr__(float.__float__(value))}
+        return _encode(float.__float__(value))
     if issubclass(kind, str):
         return str.__str__(value)
     if issubclass(kind, complex):
@@ -94,7 +111,6 @@ def _builtin(name):
 
 _TAGS = {
     "$builtin": _builtin,
-    "$int": lambda text: int(text),
     "$float": lambda text: float(text),
     "$complex": lambda parts: complex(float(parts[0]), float(parts[1])),
     "$bytes": lambda text: bytes.fromhex(text),

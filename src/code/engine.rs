@@ -32,8 +32,10 @@ use super::{CodeError, Language, LimitMaxima, Limits, RunOutcome, RunStatus, lan
 pub struct SandboxConfig {
     /// Images go to `<data_dir>/images`, compiled code to `<data_dir>/modules`.
     pub data_dir: PathBuf,
-    /// Runs allowed at once; also the number of instance slots of the pooling allocator.
-    /// Further runs wait for a slot (queueing time is not part of a run's time).
+    /// Runs allowed at once; the pooling allocator has two instance slots for each, since an
+    /// assert-based test is one run of two instances (its judge and its solution, each under
+    /// the memory limit). Further runs wait for a slot (queueing time is not part of a run's
+    /// time).
     pub max_concurrent_runs: usize,
     /// The largest limits a request may ask for; the memory maximum sizes the pool's slots.
     pub maxima: LimitMaxima,
@@ -81,6 +83,9 @@ pub struct Sandbox {
 /// bounds Python-level depth, so deep C recursion (e.g. `repr` of a deeply nested list) is what
 /// reaches this and ends as a stack-overflow trap, i.e. a runtime error.
 const MAX_WASM_STACK: usize = 8 << 20;
+
+/// Instances one run slot may hold at once: the judge and the solution of an assert test.
+const INSTANCES_PER_RUN: u32 = 2;
 
 /// Core instances (and memories, tables) one runner component instantiates: 14 measured for
 /// the CPython runner, with room for a rebuilt one.
@@ -211,13 +216,10 @@ impl Sandbox {
         limits: &Limits,
     ) -> Result<JudgedRun, CodeError> {
         let ((judge_program, test_code), (solution_program, solution_source)) = (judge, solution);
-        // Two instances at once: both slots are taken before either starts, so two tests
-        // waiting for their second slot can never hold the pool between them.
-        let _permits = self
-            .permits
-            .acquire_many(2)
-            .await
-            .map_err(|_| CodeError::Closed)?;
+        // One run slot for the pair: the two instances take turns (one waits while the other
+        // answers), so together they use about one core; the pool holds two instances per
+        // slot (`build_engine`), so the pair always finds room.
+        let _permit = self.permits.acquire().await.map_err(|_| CodeError::Closed)?;
         let solution_nonce = new_nonce();
         let (judge_stdio, judge_stdin) = Stdio::fed(limits);
         let (solution_stdio, solution_stdin) = Stdio::fed(limits);
@@ -356,7 +358,10 @@ pub(crate) fn new_nonce() -> String {
 }
 
 fn build_engine(config: &SandboxConfig, data_dir: &Path) -> Result<Engine, CodeError> {
-    let slots = u32::try_from(config.max_concurrent_runs.max(1)).unwrap_or(u32::MAX);
+    // Two instances per run slot: an assert-based test runs its judge and its solution at once.
+    let slots = u32::try_from(config.max_concurrent_runs.max(1))
+        .unwrap_or(u32::MAX)
+        .saturating_mul(INSTANCES_PER_RUN);
     // Every slot may hold a runner component, which instantiates many core modules; slots are
     // virtual address space reserved up front, committed only when used.
     let core_slots = slots.saturating_mul(CORE_INSTANCES_PER_RUNNER);

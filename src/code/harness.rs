@@ -200,22 +200,11 @@ fn literal(text: &str) -> String {
         .replace('\u{2029}', "\\u2029")
 }
 
-/// A Python program calling the driver: the runner has the module built in (importing it is
-/// free); elsewhere (python.wasm) the module's source is executed first. The source travels as
-/// a string literal, which costs nothing to compile when it is not needed.
+/// A Python program calling the driver module, which the runner has built in and the
+/// python.wasm driver installs from its own copy (`lang.rs`): the program itself stays a few
+/// lines, so compiling it costs next to nothing.
 fn python_program(entry: &str, arguments: &str) -> String {
-    let source = literal(super::runner_build::PYTHON_HARNESS);
-    [
-        "try:",
-        "    import verdict_harness as __verdict_harness",
-        "except ImportError:",
-        "    import types as __verdict_types",
-        "    __verdict_harness = __verdict_types.ModuleType(\"verdict_harness\")",
-        &format!("    exec({source}, __verdict_harness.__dict__)"),
-        &format!("__verdict_harness.{entry}({arguments})"),
-        "",
-    ]
-    .join("\n")
+    format!("import verdict_harness as __verdict_harness\n__verdict_harness.{entry}({arguments})\n")
 }
 
 // QuickJS runs with `--std`, which makes `std` a global (scripts given with `-e` cannot import).

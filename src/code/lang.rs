@@ -24,6 +24,11 @@ use super::Language;
 /// uncaught exceptions without the driver's own frame.
 const PYTHON_DRIVER: &str = r#"import sys
 src = sys.argv.pop(1)
+if len(sys.argv) > 1:
+    harness = type(sys)("verdict_harness")
+    exec(compile(sys.argv.pop(1), "verdict_harness.py", "exec"), harness.__dict__)
+    sys.modules["verdict_harness"] = harness
+    del harness
 try:
     code = compile(src, "<string>", "exec")
 except (SyntaxError, ValueError) as e:
@@ -49,9 +54,17 @@ except BaseException as e:
 /// The guest's argv (argv[0] first) for running `code`.
 pub(super) fn argv(language: Language, code: &str) -> Vec<String> {
     match language {
-        Language::Python => ["python", "-I", "-S", "-c", PYTHON_DRIVER, code]
-            .map(String::from)
-            .to_vec(),
+        Language::Python => {
+            let mut argv: Vec<String> = ["python", "-I", "-S", "-c", PYTHON_DRIVER, code]
+                .map(String::from)
+                .to_vec();
+            // The test drivers' module, for the programs of harness.rs that import it (the
+            // runner has it built in). Installed before the program runs.
+            if code.starts_with("import verdict_harness") {
+                argv.push(super::runner_build::PYTHON_HARNESS.to_owned());
+            }
+            argv
+        }
         Language::JavaScript => vec![
             "qjs".into(),
             "--std".into(),
@@ -205,5 +218,10 @@ mod tests {
         let argv = argv(Language::Python, "print(1)\nprint(2)");
         assert_eq!(argv[0], "python");
         assert_eq!(argv.last().unwrap(), "print(1)\nprint(2)");
+        // A driver program of harness.rs gets the drivers' module after it.
+        let program = "import verdict_harness as h\nh.judge('', 'f')\n";
+        let argv = super::argv(Language::Python, program);
+        assert_eq!(argv[argv.len() - 2], program);
+        assert!(argv.last().unwrap().contains("def judge("));
     }
 }

@@ -18,8 +18,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
-use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
+use wasmtime_wasi::cli::{IsTerminal, StdinStream, StdoutStream};
+use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError, StreamResult};
 
 #[derive(Clone)]
 pub(super) struct CappedPipe {
@@ -202,6 +202,61 @@ impl FeedPipe {
         if let Some(reader) = feed.reader.take() {
             reader.wake();
         }
+    }
+}
+
+impl FeedPipe {
+    /// Takes up to `size` bytes; empty when none are there yet; `None` once closed and drained.
+    fn take_up_to(&self, size: usize) -> Option<Vec<u8>> {
+        let mut feed = self.lock();
+        if feed.bytes.is_empty() && feed.closed {
+            return None;
+        }
+        let count = size.min(feed.bytes.len());
+        Some(feed.bytes.drain(..count).collect())
+    }
+}
+
+// The guest reads the feed directly (no reader task between them): a push wakes the very
+// task that drives the guest, so a call crosses with no extra scheduling hop.
+impl InputStream for FeedPipe {
+    fn read(&mut self, size: usize) -> StreamResult<Bytes> {
+        match self.take_up_to(size) {
+            Some(bytes) => Ok(Bytes::from(bytes)),
+            None => Err(StreamError::Closed),
+        }
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for FeedPipe {
+    async fn ready(&mut self) {
+        std::future::poll_fn(|cx| {
+            let mut feed = self.lock();
+            if !feed.bytes.is_empty() || feed.closed {
+                Poll::Ready(())
+            } else {
+                feed.reader = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+}
+
+impl IsTerminal for FeedPipe {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdinStream for FeedPipe {
+    fn p2_stream(&self) -> Box<dyn InputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncRead + Send + Sync> {
+        Box::new(self.clone())
     }
 }
 

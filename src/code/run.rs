@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::{self, ResourceTable};
 use wasmtime::{Engine, InstancePre, ResourceLimiter, Store, Trap, UpdateDeadline};
-use wasmtime_wasi::cli::AsyncStdinStream;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -174,7 +173,7 @@ impl Stdio {
         let mut builder = WasiCtxBuilder::new();
         match &self.stdin {
             Stdin::Bytes(bytes) => builder.stdin(MemoryInputPipe::new(bytes.clone())),
-            Stdin::Fed(feed) => builder.stdin(AsyncStdinStream::new(feed.clone())),
+            Stdin::Fed(feed) => builder.stdin(feed.clone()),
         };
         builder
             .stdout(self.stdout.clone())

@@ -425,3 +425,23 @@ async fn objects_of_the_solution_cross_as_references_that_decide_nothing() {
     assert_eq!(results[1]["verdict"], "runtime_error", "{:#}", results[1]);
     assert_eq!(results[2]["verdict"], "runtime_error", "{:#}", results[2]);
 }
+
+#[tokio::test]
+async fn a_solution_importing_a_module_only_python_wasm_has_is_judged_there_alike() {
+    let app = spawn_app().await;
+    // `imghdr` is in CPython 3.12 (python.wasm), not in the 3.14 runner: the solution's side
+    // runs on python.wasm, chosen from its imports, with the same drivers installed.
+    let honest = "import imghdr\ndef square(x):\n    return x * x\n";
+    let forged =
+        "import imghdr\nclass Any:\n    def __eq__(self, o): return True\ndef square(x):\n    return Any()\n";
+    let results = judge(
+        &app,
+        vec![
+            item("honest", "python", honest, PY_TEST),
+            item("forged", "python", forged, PY_TEST),
+        ],
+    )
+    .await;
+    assert_eq!(results[0]["verdict"], "accepted", "{:#}", results[0]);
+    assert_eq!(results[1]["verdict"], "runtime_error", "{:#}", results[1]);
+}
