@@ -295,18 +295,41 @@ mod tests {
         feed.push(b"ab");
         let mut reader = feed.clone();
         let mut buf = [0u8; 8];
-        assert_eq!(reader.read(&mut buf).await.unwrap(), 2);
+        assert_eq!(AsyncReadExt::read(&mut reader, &mut buf).await.unwrap(), 2);
         let pusher = feed.clone();
         let waiting = tokio::spawn(async move {
             let mut buf = [0u8; 8];
-            reader.read(&mut buf).await.map(|n| buf[..n].to_vec())
+            AsyncReadExt::read(&mut reader, &mut buf)
+                .await
+                .map(|n| buf[..n].to_vec())
         });
         tokio::task::yield_now().await;
         pusher.push(b"cd");
         assert_eq!(waiting.await.unwrap().unwrap(), b"cd");
         feed.close();
         let mut reader = feed.clone();
-        assert_eq!(reader.read(&mut buf).await.unwrap(), 0);
+        assert_eq!(AsyncReadExt::read(&mut reader, &mut buf).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_guest_side_reads_what_is_there_waits_when_empty_and_ends_once_closed() {
+        let mut feed = FeedPipe::default();
+        feed.push(b"abc");
+        assert_eq!(&InputStream::read(&mut feed, 2).unwrap()[..], b"ab");
+        assert_eq!(&InputStream::read(&mut feed, 8).unwrap()[..], b"c");
+        // Nothing there yet: an empty read, not the end.
+        assert!(InputStream::read(&mut feed, 8).unwrap().is_empty());
+        let (mut waiting, pusher) = (feed.clone(), feed.clone());
+        let ready = tokio::spawn(async move { waiting.ready().await });
+        tokio::task::yield_now().await;
+        pusher.push(b"d");
+        ready.await.unwrap();
+        feed.close();
+        assert_eq!(&InputStream::read(&mut feed, 8).unwrap()[..], b"d");
+        assert!(matches!(
+            InputStream::read(&mut feed, 8),
+            Err(StreamError::Closed)
+        ));
     }
 
     #[tokio::test]
