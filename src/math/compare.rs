@@ -743,12 +743,26 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * scale
 }
 
-/// Deterministic xorshift64: probe points are the same on every run and every machine.
+/// Deterministic xorshift64: the probe points of a comparison are the same on every run and
+/// every machine (verdicts are reproducible), but they are drawn from a seed of the two
+/// expressions themselves ([`XorShift::for_pair`]), so no fixed set of points exists for a
+/// policy to learn (docs/semantics.md, "Numeric probes").
 pub struct XorShift(u64);
 
 impl XorShift {
     pub fn new(seed: u64) -> Self {
         XorShift(seed | 1)
+    }
+
+    /// Seeded from the two expressions (FNV-1a over their structure) and a `salt` per use.
+    pub fn for_pair(a: &Expr, b: &Expr, salt: u64) -> Self {
+        let text = format!("{a:?}\u{1}{b:?}");
+        let mut hash: u64 = 0xCBF2_9CE4_8422_2325;
+        for byte in text.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01B3);
+        }
+        XorShift::new(hash ^ salt)
     }
 
     pub fn next(&mut self) -> u64 {
@@ -760,11 +774,17 @@ impl XorShift {
         x
     }
 
-    /// A non-integer rational in roughly [-6, 6], negative half the time.
+    /// A non-integer rational in roughly [-6, 6], negative half the time. The denominators
+    /// vary: small ones (2–97), larger ones (up to ~10⁴) and ones near 2²⁰, which stand in for
+    /// irrational points, so that a term vanishing at every rational of small denominator
+    /// (`\sin(3003\pi x)`) does not vanish at the probes.
     pub fn sample(&mut self) -> BigRational {
-        const DENS: [i64; 4] = [3, 7, 11, 13];
-        let den = DENS[(self.next() % 4) as usize];
-        let mut num = (self.next() % 80) as i64 - 40;
+        let den = match self.next() % 3 {
+            0 => 2 + (self.next() % 96) as i64,
+            1 => 101 + (self.next() % 9_900) as i64,
+            _ => (1 << 20) + (self.next() % (1 << 20)) as i64,
+        };
+        let mut num = (self.next() % (12 * den as u64)) as i64 - 6 * den;
         if num % den == 0 {
             num += 1;
         }
@@ -772,7 +792,7 @@ impl XorShift {
     }
 }
 
-const PROBE_POINTS: usize = 8;
+const PROBE_POINTS: usize = 10;
 const PROBE_ATTEMPTS: usize = 24;
 
 /// One probe point. Variables that bound a `\sum`/`\prod` (`n` in `\sum_{k=1}^{n} k`)
@@ -810,7 +830,7 @@ fn series_bound_vars(exprs: &[&Expr]) -> Vec<String> {
 /// Free-variable expressions are equal only as functions: they must agree at every
 /// sampled point (negative and non-integer ones included) where either is defined.
 fn probe(g: &Expr, p: &Expr, vars: &[String]) -> Verdict {
-    let mut rng = XorShift::new(0x9E37_79B9_7F4A_7C15);
+    let mut rng = XorShift::for_pair(g, p, 0x9E37_79B9_7F4A_7C15);
     let int_vars = series_bound_vars(&[g, p]);
     let mut agreed = 0;
     for _ in 0..PROBE_ATTEMPTS {
@@ -876,7 +896,7 @@ fn equations_equal(a: &[Expr], ao: &[RelOp], b: &[Expr], bo: &[RelOp]) -> bool {
     if vars.is_empty() {
         return a == b;
     }
-    let mut rng = XorShift::new(0xD1B5_4A32_D192_ED03);
+    let mut rng = XorShift::for_pair(&da, &db, 0xD1B5_4A32_D192_ED03);
     let int_vars = series_bound_vars(&[&da, &db]);
     let mut ratio: Option<Value> = None;
     let mut informative = 0;

@@ -342,3 +342,25 @@ fn a_content_free_gold_is_a_broken_key_that_even_the_same_text_does_not_earn() {
     // Identical text that the parser cannot read but that holds a value is still the same.
     assert!(eq("1, 2, \\ldots, n", "1, 2, \\ldots, n"));
 }
+
+#[test]
+fn numeric_probes_cannot_be_fooled_by_a_term_that_vanishes_at_small_rationals() {
+    // sin(kπx) is 0 wherever k·x is an integer: with probes at rationals of a few fixed
+    // denominators, a k divisible by all of them hid any term (3003 = 3·7·11·13).
+    for k in ["3003", "360360", "720720", "232792560"] {
+        let hidden = format!("x + \\sin({k}\\pi x)");
+        assert!(!eq("x", &hidden), "{hidden}");
+        assert!(!eq("x^2+1", &format!("x^2+1+\\sin({k}\\pi x)")), "{k}");
+        assert!(!eq("2x", &format!("2x\\cos({k}\\pi x)")), "{k}");
+    }
+    // Honest identities still hold at the new points, negative and near-irrational ones too.
+    assert!(eq("x+1", "\\frac{x^2-1}{x-1}"));
+    assert!(eq("(x+y)^2", "x^2+2xy+y^2"));
+    assert!(eq("\\sin^2 x + \\cos^2 x", "1"));
+    assert!(eq("\\frac{1}{x}+\\frac{1}{y}", "\\frac{x+y}{xy}"));
+    assert!(!eq("x", "|x|"));
+    // The same comparison gives the same verdict every time.
+    for _ in 0..3 {
+        assert!(!eq("x", "x + \\sin(3003\\pi x)"));
+    }
+}
