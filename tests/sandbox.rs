@@ -268,7 +268,7 @@ async fn python_memory_bombs_are_memory_limit_exceeded() {
 #[tokio::test]
 async fn python_memory_error_without_a_refused_growth_is_a_runtime_error() {
     // 4 GB of list pointers cannot exist in a 32-bit address space: CPython refuses before
-    // asking for memory, so no limit was hit (DESIGN §4).
+    // asking for memory, so no limit was hit (docs/code-semantics.md, "Verdicts").
     let out = py("x = [0] * (10**9)", "").await;
     assert_status(&out, RunStatus::RuntimeError);
     assert!(out.stderr_text().contains("MemoryError"), "{}", out.stderr_text());

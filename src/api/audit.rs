@@ -27,7 +27,7 @@ const MAX_LIMIT: u32 = 1000;
 const EXPORT_PAGE: u32 = 500;
 /// Longest accepted text filter value.
 const MAX_FILTER_LEN: usize = 256;
-/// The task kinds and verdicts of the wire contract (DESIGN §2), math and code.
+/// The task kinds and verdicts of the wire contract (README, "API"), math and code.
 const KINDS: [&str; 2] = ["math", "code"];
 const VERDICTS: [&str; 12] = [
     "correct",

@@ -1,4 +1,4 @@
-//! The wire shape of a code task (DESIGN §2) into a validated [`CodeTask`]: the language, one
+//! The wire shape of a code task (README, "API") into a validated [`CodeTask`]: the language, one
 //! of the three test formats, limits within the server's maxima, the comparison mode.
 
 use serde::Deserialize;

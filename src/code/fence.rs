@@ -1,4 +1,4 @@
-//! Code extraction (DESIGN §4): the last fenced block of the answer part whose tag names the
+//! Code extraction (docs/code-semantics.md): the last fenced block of the answer part whose tag names the
 //! task's language; an untagged fence counts as the task's language, blocks tagged with another
 //! language are skipped, and no such fence means `no_code`.
 //!

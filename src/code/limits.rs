@@ -46,10 +46,10 @@ pub struct LimitsError {
 
 impl Limits {
     /// 2 s wall-clock: the Python runner starts in a few ms and CPU-bound Python runs
-    /// 3.5–4× slower than native CPython (DESIGN §4, BENCHMARKS.md), so this is ~0.5 s of
+    /// 3.5–4× slower than native CPython (BENCHMARKS.md), so this is ~0.5 s of
     /// native work.
     pub const DEFAULT_TIME: Duration = Duration::from_secs(2);
-    /// 256 MiB of linear memory (DESIGN §4).
+    /// 256 MiB of linear memory (docs/code-semantics.md).
     pub const DEFAULT_MEMORY_BYTES: u64 = 256 * MIB;
     /// 1 MiB each for stdout and stderr.
     pub const DEFAULT_OUTPUT_BYTES: u64 = MIB;

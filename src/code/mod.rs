@@ -1,5 +1,5 @@
 //! The code sandbox: untrusted Python and JavaScript run in WebAssembly under wasmtime, with
-//! no ambient authority and exact limits (DESIGN §4, decision record 002).
+//! no ambient authority and exact limits (docs/code-semantics.md, decision record 002).
 //!
 //! The layers, from the outside in:
 //! - [`images`]: the pinned language runtimes of `sandbox-images/manifest.toml`, fetched with

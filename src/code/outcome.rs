@@ -1,4 +1,4 @@
-//! What one sandboxed run produced: a status from the fixed taxonomy of DESIGN §4 plus the
+//! What one sandboxed run produced: a status from the fixed taxonomy of docs/code-semantics.md plus the
 //! captured output. Everything the guest can do ends here as data, never as an `Err`.
 
 use serde::Serialize;
