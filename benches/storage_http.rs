@@ -116,7 +116,7 @@ fn measure_judging_only(bodies: &[Vec<u8>]) {
             let request: Value = serde_json::from_slice(body).unwrap();
             request["items"].as_array().unwrap().clone()
         })
-        .map(|raw| verdict::api::parse_item(raw).unwrap())
+        .map(|raw| verdict::wire::parse_item(raw).unwrap())
         .collect();
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let deadline = Instant::now() + Duration::from_secs(seconds);

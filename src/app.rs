@@ -22,7 +22,7 @@ pub struct App {
     router: axum::Router,
     recorder: std::sync::Arc<Recorder>,
     /// Background re-check jobs, stopped at shutdown (they resume at the next start).
-    jobs: std::sync::Arc<api::JobRunner>,
+    jobs: std::sync::Arc<crate::jobs::JobRunner>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +64,7 @@ impl App {
         let recorder = Recorder::open(store, &config.data_dir.join("spool"), config.store_timeout)?;
         recorder.spawn_replayer();
         let state = AppState::new(config, recorder.clone());
-        api::resume_jobs(&state).await?;
+        state.jobs.resume(&state.grader).await?;
         let jobs = state.jobs.clone();
         let router = api::router(state);
         Ok(Self {

@@ -11,9 +11,11 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
-use crate::api::parse_item;
 use crate::code::{Sandbox, SandboxConfig};
+use crate::grading::guarded;
+use crate::reward::ItemErrorCode;
 use crate::reward::{self, ItemError, Judgement, Policy, RewardItem};
+use crate::wire::parse_item;
 
 /// The tally of a graded file.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -40,7 +42,7 @@ impl Summary {
             }
             Err(error) => {
                 self.errors += 1;
-                *self.by_error.entry(error.code).or_default() += 1;
+                *self.by_error.entry(error.code.as_str()).or_default() += 1;
             }
         }
     }
@@ -187,7 +189,7 @@ fn judge_code_items(
                         reward::Task::Code(task) => {
                             reward::judge_code_item(&item, task, policy, sandbox).await
                         }
-                        reward::Task::Math { .. } => reward::judge(&item, policy),
+                        reward::Task::Math { .. } => guarded(|| reward::judge(&item, policy)),
                     };
                     progress.inc(1);
                     (id, result)
@@ -233,7 +235,7 @@ fn grade_line(line: &str, policy: &Policy) -> Line {
             return Line::Done((
                 None,
                 Err(ItemError::new(
-                    "invalid_json",
+                    ItemErrorCode::InvalidJson,
                     "",
                     format!("malformed JSON: {error}"),
                 )),
@@ -243,7 +245,8 @@ fn grade_line(line: &str, policy: &Policy) -> Line {
     let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
     match parse_item(raw) {
         Ok(item) if matches!(item.task, reward::Task::Code(_)) => Line::Code(id, item),
-        Ok(item) => Line::Done((id, reward::judge(&item, policy))),
+        // A verifier that panics fails its item, as on the server, not the whole file.
+        Ok(item) => Line::Done((id, guarded(|| reward::judge(&item, policy)))),
         Err(error) => Line::Done((id, Err(error))),
     }
 }

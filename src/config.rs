@@ -126,7 +126,7 @@ pub struct Config {
     /// API keys with scopes; empty means every route is open.
     pub api_keys: Vec<crate::auth::ApiKey>,
     /// Pace of whole-run re-check jobs (`POST /v1/runs/{run_id}/reverify`).
-    pub reverify: crate::api::ReverifyPace,
+    pub reverify: ReverifyPace,
     /// Count the wasm instructions of every code run (`count_fuel = true`), reported as
     /// `fuel`; on anyway when a policy has a `code_efficiency` term. Off by default: counting
     /// slows CPU-bound guests (BENCHMARKS.md).
@@ -251,7 +251,7 @@ impl Config {
                 key: "api_keys",
                 problem,
             })?,
-            reverify: crate::api::ReverifyPace::default(),
+            reverify: ReverifyPace::default(),
             count_fuel: file.count_fuel,
             unjudged_reward: match args.unjudged_reward.or(file.unjudged_reward) {
                 Some(reward) if !reward.is_finite() => {
@@ -281,7 +281,7 @@ impl Config {
             policies: PolicySet::new(&BTreeMap::new()).expect("the built-in policy is valid"),
             store_timeout: DEFAULT_STORE_TIMEOUT,
             api_keys: Vec::new(),
-            reverify: crate::api::ReverifyPace::default(),
+            reverify: ReverifyPace::default(),
             count_fuel: false,
             unjudged_reward: 0.0,
         }
@@ -308,6 +308,23 @@ fn default_data_dir() -> PathBuf {
         return PathBuf::from(home).join(".cache").join("verdict");
     }
     PathBuf::from(".verdict")
+}
+
+/// How fast re-check jobs go: rows per committed batch, and an optional pause between
+/// batches so that a re-check does not crowd out the training traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReverifyPace {
+    pub batch: u32,
+    pub pause: Duration,
+}
+
+impl Default for ReverifyPace {
+    fn default() -> Self {
+        Self {
+            batch: 200,
+            pause: Duration::ZERO,
+        }
+    }
 }
 
 #[cfg(test)]

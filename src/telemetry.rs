@@ -170,3 +170,15 @@ fn status_label(status: u16) -> &'static str {
         _ => "5xx",
     }
 }
+
+/// An error with its causes, `outer: inner: root`, for one log line.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

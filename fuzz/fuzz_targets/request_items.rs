@@ -17,6 +17,6 @@ fuzz_target!(|body: &[u8]| {
         other => vec![other],
     };
     for item in items {
-        let _ = verdict::api::parse_item(item);
+        let _ = verdict::wire::parse_item(item);
     }
 });

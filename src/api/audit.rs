@@ -17,6 +17,7 @@ use time::format_description::well_known::Rfc3339;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 
+use crate::reward::{TaskKind, Verdict};
 use crate::store::{self, Reverification, RunStats, Store, Submission, SubmissionFilter};
 
 /// Page size when the caller gives none.
@@ -27,23 +28,6 @@ const MAX_LIMIT: u32 = 1000;
 const EXPORT_PAGE: u32 = 500;
 /// Longest accepted text filter value.
 const MAX_FILTER_LEN: usize = 256;
-/// The task kinds and verdicts of the wire contract (README, "API"), math and code.
-const KINDS: [&str; 2] = ["math", "code"];
-const VERDICTS: [&str; 12] = [
-    "correct",
-    "incorrect",
-    "no_answer",
-    "unparsable",
-    "accepted",
-    "wrong_answer",
-    "time_limit_exceeded",
-    "memory_limit_exceeded",
-    "output_limit_exceeded",
-    "runtime_error",
-    "compile_error",
-    "no_code",
-];
-
 /// The filters of `/v1/submissions` and its export, as documented in the OpenAPI document.
 /// Decoding is done by [`Params`], which also refuses unknown parameters; this type only
 /// describes them.
@@ -202,8 +186,8 @@ impl Params {
     fn filter(&mut self) -> Result<SubmissionFilter, ApiError> {
         let filter = SubmissionFilter {
             run_id: self.text("run_id", None)?,
-            kind: self.text("kind", Some(&KINDS))?,
-            verdict: self.text("verdict", Some(&VERDICTS))?,
+            kind: self.text("kind", Some(&TaskKind::ALL.map(TaskKind::as_str)))?,
+            verdict: self.text("verdict", Some(&Verdict::ALL.map(Verdict::as_str)))?,
             policy: self.text("policy", None)?,
             min_reward: self.number("min_reward")?,
             max_reward: self.number("max_reward")?,
@@ -267,6 +251,7 @@ pub async fn list_submissions(
     params.finish()?;
     // One row more than asked tells whether another page follows.
     let mut submissions = state
+        .grader
         .recorder
         .store()
         .submissions(&filter, cursor.as_deref(), limit + 1)
@@ -305,7 +290,7 @@ pub async fn get_submission(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<SubmissionRecord>, ApiError> {
-    let store = state.recorder.store();
+    let store = state.grader.recorder.store();
     let submission = store
         .submission(&id)
         .await?
@@ -354,12 +339,12 @@ pub async fn reverify(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ReverifyResponse>, ApiError> {
-    let store = state.recorder.store();
+    let store = state.grader.recorder.store();
     let old = store
         .submission(&id)
         .await?
         .ok_or_else(|| not_found("submission", &id))?;
-    if state.config.policies.get(&old.policy).is_none() {
+    if state.grader.config.policies.get(&old.policy).is_none() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "policy_gone",
@@ -371,7 +356,7 @@ pub async fn reverify(
     }
     // The item as it was sent, through today's parser, verifier and policy: the same re-check
     // whole-run jobs make.
-    let check = super::run_jobs::recheck(&state, &old).await;
+    let check = crate::jobs::recheck(&state.grader, &old).await;
     let drifted = check.drifted;
     store.insert_reverification(&check).await?;
     Ok(Json(ReverifyResponse {
@@ -430,7 +415,7 @@ pub async fn export(
     };
     let filter = params.filter()?;
     params.finish()?;
-    let store = state.recorder.store().clone();
+    let store = state.grader.recorder.store().clone();
     // The first page is read before answering, so that a database that is away is a clean 503
     // rather than a stream that breaks off.
     let first = store.submissions(&filter, None, EXPORT_PAGE).await?;
@@ -588,7 +573,7 @@ pub async fn list_runs(
     let mut params = Params::new(query)?;
     let limit = params.limit()?;
     params.finish()?;
-    let mut runs = state.recorder.store().runs(None).await?;
+    let mut runs = state.grader.recorder.store().runs(None).await?;
     runs.truncate(limit as usize);
     Ok(Json(RunList { runs }))
 }
@@ -609,6 +594,7 @@ pub async fn get_run(
     Path(run_id): Path<String>,
 ) -> Result<Json<RunStats>, ApiError> {
     state
+        .grader
         .recorder
         .store()
         .runs(Some(&run_id))
@@ -664,7 +650,7 @@ async fn set_keep(state: &AppState, run_id: String, keep: bool) -> Result<Json<K
             format!("must be 1 to {MAX_FILTER_LEN} bytes long"),
         ));
     }
-    state.recorder.store().set_keep(&run_id, keep).await?;
+    state.grader.recorder.store().set_keep(&run_id, keep).await?;
     Ok(Json(KeepMark { run_id, keep }))
 }
 

@@ -36,13 +36,13 @@ pub struct RunLimits {
     // The bounds are the sandbox's maxima (`LimitMaxima::default`); 0 is refused.
     #[schema(minimum = 1, maximum = 60000)]
     #[schema(value_type = Option<u64>)]
-    pub time_ms: Option<super::whole_number::WholeNumber>,
+    pub time_ms: Option<crate::wire::WholeNumber>,
     #[schema(minimum = 1, maximum = 1024)]
     #[schema(value_type = Option<u64>)]
-    pub memory_mb: Option<super::whole_number::WholeNumber>,
+    pub memory_mb: Option<crate::wire::WholeNumber>,
     #[schema(minimum = 1, maximum = 67108864)]
     #[schema(value_type = Option<u64>)]
-    pub output_bytes: Option<super::whole_number::WholeNumber>,
+    pub output_bytes: Option<crate::wire::WholeNumber>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -97,14 +97,14 @@ pub async fn run(
     let limits = match &request.limits {
         None => Limits::defaults(&LimitMaxima::default()),
         Some(limits) => Limits::new(
-            super::whole_number::value(limits.time_ms),
-            super::whole_number::value(limits.memory_mb),
-            super::whole_number::value(limits.output_bytes),
+            crate::wire::whole_number_value(limits.time_ms),
+            crate::wire::whole_number_value(limits.memory_mb),
+            crate::wire::whole_number_value(limits.output_bytes),
             &LimitMaxima::default(),
         )
         .map_err(|error| ApiError::invalid_field(format!("limits.{}", error.field), error.to_string()))?,
     };
-    let sandbox = state.sandbox.get().await.map_err(|error| {
+    let sandbox = state.grader.sandbox.get().await.map_err(|error| {
         ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "sandbox_unavailable",
@@ -116,6 +116,7 @@ pub async fn run(
         .await
         .map_err(|error| ApiError::internal(&error))?;
     state
+        .grader
         .metrics
         .sandbox_run_duration
         .with_label_values(&[language.as_str()])

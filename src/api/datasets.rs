@@ -3,8 +3,7 @@
 //! reward item's `entry` to the stored task, through a small cache (a version never changes,
 //! so a cached version is never stale).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -13,14 +12,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::rewards::parse_item;
-use crate::dataset::{Dataset, EntryRef, Shape};
-use crate::reward::probe::{KeyedGold, ProbeReport};
-use crate::reward::{ItemError, RewardItem, Task};
+use crate::dataset::Shape;
+use crate::grading::{math_golds, parse_dataset as parse_and_check};
+use crate::reward::probe::ProbeReport;
 use crate::store::{self, DatasetVersion, Registered, StoredEntry};
 
 /// `POST /v1/datasets/{name}/probe`: what the reward-hacking battery found in one version.
@@ -46,26 +43,6 @@ pub struct ProbeQuery {
     version: Option<String>,
     /// The reward policy to judge under; `r1` when absent.
     policy: Option<String>,
-}
-
-/// The math golds of a dataset's entries, decoded exactly as `/v1/rewards` decodes a task,
-/// and how many entries are something else (code tasks).
-pub fn math_golds(entries: &[StoredEntry]) -> (Vec<KeyedGold>, usize) {
-    let mut golds = Vec::with_capacity(entries.len());
-    let mut skipped = 0;
-    for entry in entries {
-        match parse_item(json!({ "completion": "", "task": entry.task })) {
-            Ok(RewardItem {
-                task: Task::Math { answer },
-                ..
-            }) => golds.push(KeyedGold {
-                id: entry.id.clone(),
-                gold: answer,
-            }),
-            _ => skipped += 1,
-        }
-    }
-    (golds, skipped)
 }
 
 /// Runs the reward-hacking battery (content-free and shotgun answers) against every math gold
@@ -98,8 +75,8 @@ pub async fn probe(
         .policy
         .clone()
         .unwrap_or_else(|| crate::reward::DEFAULT_POLICY.to_owned());
-    let policy = state.policy(query.policy.as_deref())?;
-    let store = state.recorder.store();
+    let policy = state.grader.policy(query.policy.as_deref())?;
+    let store = state.grader.recorder.store();
     let version = match query.version {
         Some(version) => version,
         None => store
@@ -111,7 +88,7 @@ pub async fn probe(
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no dataset `{name}`"))
             })?,
     };
-    let entries = state.datasets.entries(store, &name, &version).await?;
+    let entries = state.grader.datasets.entries(store, &name, &version).await?;
     if entries.is_empty() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -136,9 +113,6 @@ pub async fn probe(
         report,
     }))
 }
-
-/// Dataset versions kept in memory for entry resolution.
-const CACHED_VERSIONS: usize = 32;
 
 /// The query of `POST /v1/datasets`.
 #[derive(Debug, utoipa::IntoParams)]
@@ -236,7 +210,7 @@ pub async fn upload(
         .await
         .map_err(|error| ApiError::internal(&error))??;
 
-    let store = state.recorder.store();
+    let store = state.grader.recorder.store();
     if let Some(claimed) = version
         && claimed != dataset.version
     {
@@ -295,27 +269,6 @@ pub async fn upload(
     )
         .into_response())
 }
-
-/// Parses an upload and checks every task the way `/v1/rewards` will decode it.
-pub fn parse_and_check(name: &str, text: &str, shape: Option<Shape>) -> Result<Dataset, ApiError> {
-    let dataset = Dataset::parse(name, text, shape).map_err(|error| {
-        let mut api = ApiError::invalid_field(error.field, error.message);
-        api.code = "invalid_dataset";
-        api
-    })?;
-    for (index, entry) in dataset.entries.iter().enumerate() {
-        if let Err(error) = parse_item(json!({ "completion": "", "task": entry.task })) {
-            let mut api = ApiError::invalid_field(
-                format!("entries[{index}].{}", error.field.unwrap_or_default()),
-                format!("entry `{}`: {}", entry.id, error.message),
-            );
-            api.code = "invalid_dataset";
-            return Err(api);
-        }
-    }
-    Ok(dataset)
-}
-
 /// Every registered dataset version, newest first.
 #[utoipa::path(
     get,
@@ -324,7 +277,7 @@ pub fn parse_and_check(name: &str, text: &str, shape: Option<Shape>) -> Result<D
     responses((status = 200, description = "Every dataset version", body = DatasetList))
 )]
 pub async fn list(State(state): State<AppState>) -> Result<Json<DatasetList>, ApiError> {
-    let datasets = state.recorder.store().dataset_versions(None).await?;
+    let datasets = state.grader.recorder.store().dataset_versions(None).await?;
     Ok(Json(DatasetList { datasets }))
 }
 
@@ -343,7 +296,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<DatasetDetail>, ApiError> {
-    let store = state.recorder.store();
+    let store = state.grader.recorder.store();
     let versions = store.dataset_versions(Some(&name)).await?;
     let Some(latest) = versions.first() else {
         return Err(ApiError::new(
@@ -354,6 +307,7 @@ pub async fn get(
     };
     let mut metadata: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for entry in state
+        .grader
         .datasets
         .entries(store, &name, &latest.version)
         .await?
@@ -373,148 +327,4 @@ pub async fn get(
         versions,
         metadata,
     }))
-}
-
-/// One dataset version's entries by id.
-type Entries = Arc<HashMap<String, StoredEntry>>;
-/// Cached versions by `(name, version)`.
-type Versions = HashMap<(String, String), Entries>;
-
-/// Dataset versions in memory, by `(name, version)`.
-#[derive(Default)]
-pub struct DatasetCache {
-    versions: Mutex<Versions>,
-}
-
-impl DatasetCache {
-    async fn entries(
-        &self,
-        store: &store::Store,
-        name: &str,
-        version: &str,
-    ) -> Result<Entries, store::StoreError> {
-        let key = (name.to_owned(), version.to_owned());
-        if let Some(found) = self.lock().get(&key) {
-            return Ok(found.clone());
-        }
-        let entries: HashMap<String, StoredEntry> = store
-            .dataset_entries(name, version)
-            .await?
-            .into_iter()
-            .map(|entry| (entry.id.clone(), entry))
-            .collect();
-        let entries = Arc::new(entries);
-        // An unknown version is not cached: it may be uploaded a moment later.
-        if !entries.is_empty() {
-            let mut versions = self.lock();
-            if versions.len() >= CACHED_VERSIONS {
-                versions.clear();
-            }
-            versions.insert(key, entries.clone());
-        }
-        Ok(entries)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Versions> {
-        // The map is only ever inserted into or cleared: a panic elsewhere cannot leave it torn.
-        self.versions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// The entries named by one batch: each reference as written, resolved or not.
-pub(super) struct ResolvedEntries {
-    by_reference: HashMap<String, Result<(String, Value), ItemError>>,
-}
-
-/// Looks up every `entry` a batch names: one query for the newest version per dataset named
-/// without one, and one per dataset version not cached yet.
-pub(super) async fn resolve_entries(state: &AppState, items: &[Value]) -> Result<ResolvedEntries, ApiError> {
-    let store = state.recorder.store();
-    let mut by_reference = HashMap::new();
-    let mut latest: HashMap<String, Option<String>> = HashMap::new();
-    for item in items {
-        let Some(Value::String(text)) = item.get("entry") else {
-            continue;
-        };
-        if by_reference.contains_key(text) {
-            continue;
-        }
-        let resolved = match EntryRef::parse(text) {
-            Err(error) => Err(ItemError::new("invalid_item", "entry", error.message)),
-            Ok(reference) => {
-                let version = match &reference.version {
-                    Some(version) => Some(version.clone()),
-                    None => match latest.get(&reference.name) {
-                        Some(found) => found.clone(),
-                        None => {
-                            let found = store
-                                .dataset_versions(Some(&reference.name))
-                                .await?
-                                .first()
-                                .map(|v| v.version.clone());
-                            latest.insert(reference.name.clone(), found.clone());
-                            found
-                        }
-                    },
-                };
-                match version {
-                    None => Err(unknown(text, "no such dataset")),
-                    Some(version) => {
-                        let entries = state.datasets.entries(store, &reference.name, &version).await?;
-                        if entries.is_empty() {
-                            Err(unknown(text, "no such dataset version"))
-                        } else {
-                            match entries.get(&reference.id) {
-                                Some(entry) => Ok((reference.resolved(&version), entry.task.clone())),
-                                None => Err(unknown(text, "no such entry in this version")),
-                            }
-                        }
-                    }
-                }
-            }
-        };
-        by_reference.insert(text.clone(), resolved);
-    }
-    Ok(ResolvedEntries { by_reference })
-}
-
-fn unknown(reference: &str, why: &str) -> ItemError {
-    ItemError::new("unknown_entry", "entry", format!("`{reference}`: {why}"))
-}
-
-impl ResolvedEntries {
-    /// Puts the named entry's task into the item in place of its `entry`; returns the entry
-    /// with its version resolved, `None` for an item that sent its own task.
-    pub(super) fn substitute(&self, raw: &mut Value) -> Result<Option<String>, ItemError> {
-        let Some(object) = raw.as_object_mut() else {
-            return Ok(None);
-        };
-        let Some(entry) = object.get("entry") else {
-            return Ok(None);
-        };
-        let Value::String(text) = entry else {
-            return Err(ItemError::new(
-                "invalid_item",
-                "entry",
-                "must be a string `dataset@version:id`",
-            ));
-        };
-        if object.contains_key("task") {
-            return Err(ItemError::new(
-                "invalid_item",
-                "entry",
-                "send a `task` or an `entry`, not both",
-            ));
-        }
-        let (resolved, task) = match self.by_reference.get(text) {
-            Some(Ok(found)) => found.clone(),
-            Some(Err(error)) => return Err(error.clone()),
-            None => return Err(unknown(text, "not resolved")),
-        };
-        object.remove("entry");
-        object.insert("task".to_owned(), task);
-        Ok(Some(resolved))
-    }
 }

@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::wire::field_of;
+
 /// An error answered to the client. 4xx carry a precise message; 5xx a generic one, with the
 /// cause logged once here.
 #[derive(Debug, Clone)]
@@ -217,17 +219,68 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// The field a deserialisation error is about. serde reports a missing field at its parent's
-/// path with the name only in the message (``missing field `completion` ``), so the name is
-/// taken from there to point at the field itself.
-pub fn field_of(path: &str, message: &str) -> Option<String> {
-    let parent = (path != ".").then_some(path);
-    let missing = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next());
-    match (parent, missing) {
-        (Some(parent), Some(name)) => Some(format!("{parent}.{name}")),
-        (None, Some(name)) => Some(name.to_owned()),
-        (parent, None) => parent.map(str::to_owned),
+/// A request the application layer refused: the caller's field (422), the store (503 or 500),
+/// or the service itself (500).
+impl From<crate::grading::GradingError> for ApiError {
+    fn from(error: crate::grading::GradingError) -> Self {
+        use crate::grading::GradingError;
+        match error {
+            GradingError::Invalid { code, field, message } => {
+                let mut api = Self::invalid_field(field, message);
+                api.code = code;
+                api
+            }
+            GradingError::Store(error) => error.into(),
+            GradingError::Internal(_) => Self::internal(&error),
+        }
+    }
+}
+
+/// The answer to a request whose handler panicked: the generic 500 body, the panic logged.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    tracing::error!(panic = %message, "handler panicked");
+    ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::routing::get;
+    use tower::ServiceExt;
+    use tower_http::catch_panic::CatchPanicLayer;
+
+    use super::*;
+
+    async fn boom() -> &'static str {
+        panic!("on purpose")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_json_500_and_the_router_serves_on() {
+        let router: Router = Router::new()
+            .route("/boom", get(boom))
+            .route("/fine", get(|| async { "fine" }))
+            .layer(CatchPanicLayer::custom(panic_response));
+        let response = router
+            .clone()
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "internal_error");
+        let response = router
+            .oneshot(Request::get("/fine").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
     }
 }

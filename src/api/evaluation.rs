@@ -9,10 +9,7 @@ use axum::http::StatusCode;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use crate::eval::load::{RunMetrics, problems, run_metrics};
-
-/// Most values of `k` in one request, and the largest.
-const MAX_KS: usize = 16;
-const MAX_K: u64 = 1024;
+use crate::wire::parse_ks;
 
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -24,28 +21,6 @@ pub struct MetricsQuery {
         pattern = "^(?:[1-9][0-9]{0,2}|10[01][0-9]|102[0-4])(?:,(?:[1-9][0-9]{0,2}|10[01][0-9]|102[0-4])){0,15}$"
     )]
     k: Option<String>,
-}
-
-/// Parses `1,4,8` into sorted, distinct values of `k`.
-pub fn parse_ks(text: &str) -> Result<Vec<u64>, ApiError> {
-    let mut ks = Vec::new();
-    for part in text.split(',') {
-        match part.trim().parse::<u64>() {
-            Ok(k) if (1..=MAX_K).contains(&k) => ks.push(k),
-            _ => {
-                return Err(ApiError::invalid_field(
-                    "k",
-                    format!("expected comma-separated whole numbers from 1 to {MAX_K}, got `{text}`"),
-                ));
-            }
-        }
-    }
-    ks.sort_unstable();
-    ks.dedup();
-    if ks.len() > MAX_KS {
-        return Err(ApiError::invalid_field("k", format!("at most {MAX_KS} values")));
-    }
-    Ok(ks)
 }
 
 /// Evaluation metrics of a run. Problems are dataset entries (else groups, else identical
@@ -72,7 +47,7 @@ pub async fn metrics(
     let mut ks = vec![1];
     for (key, value) in pairs {
         match key.as_str() {
-            "k" => ks = parse_ks(&value)?,
+            "k" => ks = parse_ks(&value).map_err(|message| ApiError::invalid_field("k", message))?,
             other => {
                 return Err(ApiError::invalid_field(
                     other,
@@ -81,7 +56,7 @@ pub async fn metrics(
             }
         }
     }
-    let problems = problems(state.recorder.store(), &run_id).await?;
+    let problems = problems(state.grader.recorder.store(), &run_id).await?;
     if problems.is_empty() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

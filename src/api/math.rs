@@ -22,7 +22,7 @@ pub struct VerifyRequest {
     /// The reference answer as a dataset writes it (`\dfrac{9}{7}`, `$x=3$`, `0.5`); a JSON
     /// number is read as written, every digit kept.
     #[schema(pattern = r"\S")]
-    #[serde(deserialize_with = "super::answer_text::string_or_number")]
+    #[serde(deserialize_with = "crate::wire::string_or_number")]
     pub gold: String,
     /// The predicted answer (a `\boxed{}` wrapper is allowed).
     pub prediction: String,
@@ -62,7 +62,7 @@ pub async fn verify(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<VerifyRequest>,
 ) -> Result<Json<VerifyResponse>, ApiError> {
-    let policy = state.policy(request.policy.as_deref())?;
+    let policy = state.grader.policy(request.policy.as_deref())?;
     for (field, text) in [("gold", &request.gold), ("prediction", &request.prediction)] {
         if text.len() > MAX_ANSWER_BYTES {
             return Err(ApiError::invalid_field(

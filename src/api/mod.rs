@@ -2,31 +2,25 @@
 //! (body limit, deadline, concurrency limit, tracing, metrics). Handlers stay thin: decode,
 //! call the domain, encode.
 
-mod answer_text;
 mod audit;
 mod auth;
 mod code_run;
-mod code_task;
+mod datasets;
 mod docs;
 mod error;
-mod labels;
+mod evaluation;
 mod math;
 mod openrlhf;
 mod ops;
 mod replay;
 mod rewards;
-mod sample_score;
-mod sandbox;
+mod run_jobs;
 mod shed;
 mod slime;
-// The run timeline for the audit UI's chart (issue 7).
+/// The run timeline for the audit UI's chart.
 mod timeline;
-mod whole_number;
-// Datasets, groups, evaluation and whole-run re-checks (issue 10).
-mod datasets;
-mod evaluation;
-mod groups;
-mod run_jobs;
+/// The audit web UI: a page and its assets, embedded in the binary and served at `/`.
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,35 +31,28 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
-pub use datasets::{math_golds, parse_and_check as parse_dataset};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
-pub use evaluation::parse_ks;
-pub use rewards::parse_item;
-pub use run_jobs::{JobRunner, ReverifyPace, ReverifyReport, resume_jobs, run_to_completion as reverify_run};
 
 use crate::config::Config;
-use crate::reward::{DEFAULT_POLICY, Policy};
+use crate::grading::Grader;
+use crate::jobs::JobRunner;
+use crate::reward::DEFAULT_POLICY;
 use crate::store::Recorder;
-use crate::telemetry::Metrics;
 
-/// Everything a handler needs, cheap to clone.
+/// Everything a handler needs, cheap to clone: the application layer and what only the HTTP
+/// service has (keys, background jobs, the replay cache).
 #[derive(Clone)]
 pub struct AppState {
-    pub config: Arc<Config>,
-    pub metrics: Metrics,
-    /// The audit store behind its spool: every judged item is recorded through it.
-    pub recorder: Arc<Recorder>,
-    /// The code sandbox, built on first use.
-    pub sandbox: Arc<sandbox::LazySandbox>,
+    /// Judging and recording, shared with the jobs and the command line.
+    pub grader: Grader,
     /// API keys and their rate limits; open when none are configured.
     pub auth: Arc<crate::auth::Authenticator>,
-    /// Registered dataset versions in memory, for reward items that name an entry.
-    pub datasets: Arc<datasets::DatasetCache>,
     /// Whole-run re-check jobs of this process.
     pub jobs: Arc<JobRunner>,
     /// Results of keyed requests, so a trainer's retry is not judged twice.
@@ -75,30 +62,11 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config, recorder: Arc<Recorder>) -> Self {
         Self {
-            sandbox: Arc::new(sandbox::LazySandbox::new(
-                config.sandbox_dir.clone(),
-                config.count_fuel || config.policies.needs_fuel(),
-            )),
             auth: Arc::new(crate::auth::Authenticator::new(&config.api_keys)),
-            config: Arc::new(config),
-            metrics: Metrics::new(),
-            recorder,
-            datasets: Arc::default(),
+            grader: Grader::new(Arc::new(config), recorder),
             jobs: Arc::default(),
             replays: Arc::default(),
         }
-    }
-
-    /// The named policy (or `r1`), or a 422 naming the `policy` field.
-    fn policy(&self, name: Option<&str>) -> Result<Arc<Policy>, ApiError> {
-        let name = name.unwrap_or(DEFAULT_POLICY);
-        self.config.policies.get(name).ok_or_else(|| {
-            let known: Vec<&str> = self.config.policies.names().collect();
-            ApiError::invalid_field(
-                "policy",
-                format!("unknown policy `{name}`; known: {}", known.join(", ")),
-            )
-        })
     }
 
     fn policy_name(&self, name: Option<&str>) -> String {
@@ -149,6 +117,7 @@ pub struct ApiDoc;
 pub fn openapi_document(state: &AppState) -> serde_json::Value {
     let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     let mut names: Vec<serde_json::Value> = state
+        .grader
         .config
         .policies
         .names()
@@ -193,7 +162,7 @@ pub fn openapi_document(state: &AppState) -> serde_json::Value {
 
 /// The router with every route and layer.
 pub fn router(state: AppState) -> Router {
-    let limits = state.config.limits.clone();
+    let limits = state.grader.config.limits.clone();
     // Older OpenRLHF versions send a whole rollout in one `/get_reward` request, so that route
     // alone takes bodies up to the rollout limit.
     let rollouts = Router::new()
@@ -217,7 +186,7 @@ pub fn router(state: AppState) -> Router {
         )
         // The audit UI: its JSON series, and its page and assets (`/`, `/ui/…`).
         .route("/v1/runs/{run_id}/timeline", get(timeline::timeline))
-        .merge(crate::ui::router())
+        .merge(ui::router())
         .route("/v1/datasets", post(datasets::upload).get(datasets::list))
         .route("/v1/datasets/{name}", get(datasets::get))
         .route("/v1/datasets/{name}/probe", post(datasets::probe))
@@ -250,6 +219,9 @@ pub fn router(state: AppState) -> Router {
             state.auth.clone(),
             auth::require_key,
         ))
+        // A handler that panics answers a JSON 500 (logged once) and the server goes on;
+        // verifier panics are caught closer, per item, by the application layer.
+        .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -270,9 +242,10 @@ async fn track_metrics(State(state): State<AppState>, request: Request, next: Ne
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let _in_flight = InFlight::enter(&state.metrics.http_in_flight);
+    let _in_flight = InFlight::enter(&state.grader.metrics.http_in_flight);
     let response = next.run(request).await;
     state
+        .grader
         .metrics
         .observe_request(&method, &route, response.status().as_u16(), started.elapsed());
     response

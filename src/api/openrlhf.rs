@@ -22,9 +22,9 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::{ApiError, ApiJsonBytes, ErrorBody};
 use super::replay::{IDEMPOTENCY_KEY_HEADER, ReplayKey};
-use super::rewards::judge_batch;
-use super::sample_score::{SampleError, SampleScore};
 use crate::reward::ItemError;
+use crate::reward::ItemErrorCode;
+use crate::wire::{SampleError, SampleScore};
 
 /// The header that names the run when the URL does not.
 pub const RUN_ID_HEADER: &str = "x-verdict-run-id";
@@ -103,7 +103,7 @@ pub async fn get_reward(
     }
     let run_id = run_id_of(params.run_id, &headers)?;
     // The policy is checked before any work, so a typo is a 422 and not a rollout of errors.
-    state.policy(params.policy.as_deref())?;
+    state.grader.policy(params.policy.as_deref())?;
     let raw_query = raw_query.unwrap_or_default();
     // A client's key always names a request; without one, a request of several queries (a
     // whole rollout) is named by its bytes. A single query is not, so that two samples which
@@ -150,8 +150,8 @@ async fn judge_queries(
     policy_name: Option<String>,
     request: GetRewardRequest,
 ) -> Result<Value, ApiError> {
-    let policy = state.policy(policy_name.as_deref())?;
-    let fallback = state.config.unjudged_reward;
+    let policy = state.grader.policy(policy_name.as_deref())?;
+    let fallback = state.grader.config.unjudged_reward;
     let count = request.query.len();
     let mut scores: Vec<Option<SampleScore>> = (0..count).map(|_| None).collect();
     let mut pending = Vec::with_capacity(count);
@@ -168,11 +168,14 @@ async fn judge_queries(
         }
     }
     drop(request);
-    let chunk_size = state.config.limits.max_batch_items.max(1);
+    let chunk_size = state.grader.config.limits.max_batch_items.max(1);
     let mut pending = pending.into_iter().peekable();
     while pending.peek().is_some() {
         let (slots, items): (Vec<usize>, Vec<Value>) = pending.by_ref().take(chunk_size).unzip();
-        let results = judge_batch(&state, run_id.as_deref(), policy_name.as_deref(), items).await?;
+        let results = state
+            .grader
+            .judge_batch(run_id.as_deref(), policy_name.as_deref(), items)
+            .await?;
         for (index, result) in slots.into_iter().zip(results) {
             let mut score = SampleScore::of(result, &policy, fallback);
             if let Some(error) = &mut score.error {
@@ -206,7 +209,7 @@ async fn judge_queries(
 
 fn not_judged() -> ItemError {
     ItemError {
-        code: "internal_error",
+        code: ItemErrorCode::InternalError,
         message: "the query was not judged".into(),
         field: None,
     }
@@ -244,14 +247,14 @@ fn to_item(index: usize, query: &str, prompt: &str, label: &Value) -> Result<Val
             Some(at) => &query[at + prompt.len()..],
             None => {
                 return Err(ItemError::new(
-                    "prompt_not_found",
+                    ItemErrorCode::PromptNotFound,
                     format!("prompts[{index}]"),
                     "the query does not contain its prompt, so the response cannot be cut out",
                 ));
             }
         },
     };
-    let task = super::labels::task_from_label(label).map_err(|mut error| {
+    let task = crate::wire::task_from_label(label).map_err(|mut error| {
         error.field = error.field.take().map(|field| relative_field(&field, index));
         error
     })?;
@@ -287,7 +290,7 @@ mod tests {
     #[test]
     fn a_query_without_its_prompt_is_unjudged_with_a_reason() {
         let error = to_item(5, "something else", "the prompt", &json!("4")).unwrap_err();
-        assert_eq!(error.code, "prompt_not_found");
+        assert_eq!(error.code, ItemErrorCode::PromptNotFound);
         assert_eq!(error.field.as_deref(), Some("prompts[5]"));
     }
 }

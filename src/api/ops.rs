@@ -49,14 +49,14 @@ pub struct Storage {
 /// would stall training for nothing. `status` says `degraded` and `storage` shows the backlog.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
-    let health = state.recorder.health().await;
+    let health = state.grader.recorder.health().await;
     Json(Readiness {
         status: if health.database_reachable {
             "ready"
         } else {
             "degraded"
         },
-        policies: state.config.policies.names().map(str::to_owned).collect(),
+        policies: state.grader.config.policies.names().map(str::to_owned).collect(),
         kinds: vec!["math", "code"],
         storage: Storage {
             backend: health.backend,
@@ -71,12 +71,13 @@ pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     // The backlog is read at scrape time: the recorder knows it, the registry only reports it.
     state
+        .grader
         .metrics
         .spool_backlog
-        .set(i64::try_from(state.recorder.backlog()).unwrap_or(i64::MAX));
+        .set(i64::try_from(state.grader.recorder.backlog()).unwrap_or(i64::MAX));
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(),
+        state.grader.metrics.render(),
     )
 }
 

@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::{ApiError, ApiJson, ErrorBody};
 use super::openrlhf::GetRewardParams;
-use super::rewards::judge_batch;
-use super::sample_score::SampleScore;
 use crate::reward::ItemError;
+use crate::reward::ItemErrorCode;
+use crate::wire::SampleScore;
 
 /// slime's sample. Unknown fields are ignored.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -81,15 +81,17 @@ pub async fn reward(
             })
             .transpose()?,
     };
-    let policy = state.policy(params.policy.as_deref())?;
-    let fallback = state.config.unjudged_reward;
-    let score = match super::labels::task_from_label(&request.label) {
+    let policy = state.grader.policy(params.policy.as_deref())?;
+    let fallback = state.grader.config.unjudged_reward;
+    let score = match crate::wire::task_from_label(&request.label) {
         Err(error) => SampleScore::unjudged(error, fallback),
         Ok(task) => {
             // Only a rendered prompt can show a `<think>` its chat template opened.
             let prompt = request.prompt.as_str();
             let item = json!({ "prompt": prompt, "completion": request.response, "task": task });
-            let result = judge_batch(&state, run_id.as_deref(), params.policy.as_deref(), vec![item])
+            let result = state
+                .grader
+                .judge_batch(run_id.as_deref(), params.policy.as_deref(), vec![item])
                 .await?
                 .into_iter()
                 .next();
@@ -97,7 +99,7 @@ pub async fn reward(
                 Some(result) => SampleScore::of(result, &policy, fallback),
                 None => SampleScore::unjudged(
                     ItemError {
-                        code: "internal_error",
+                        code: ItemErrorCode::InternalError,
                         message: "the sample was not judged".into(),
                         field: None,
                     },

@@ -62,6 +62,7 @@ pub async fn timeline(
         };
     }
     state
+        .grader
         .recorder
         .store()
         .timeline(&run_id, buckets)

@@ -115,7 +115,7 @@ fn group(rows: Vec<Submission>, metadata: &EntryMetadata) -> Vec<Problem> {
                 .iter()
                 .zip(clusters)
                 .map(|(row, cluster)| Sample {
-                    success: matches!(row.verdict.as_str(), "correct" | "accepted"),
+                    success: crate::reward::Verdict::is_success_name(&row.verdict),
                     cluster,
                 })
                 .collect();

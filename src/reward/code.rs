@@ -16,6 +16,7 @@ use crate::code::compare::{CompareMode, Difference, compare_output};
 use crate::code::harness::{self, HarnessReport};
 use crate::code::{Language, Limits, RunOutcome, RunStatus, Sandbox, fence};
 use crate::completion::{answer_part, check_format};
+use crate::reward::ItemErrorCode;
 
 /// Kept of each test's stdout and stderr in the record: enough to see what went wrong, small
 /// enough that a million rows stay cheap.
@@ -115,7 +116,7 @@ pub async fn judge_code_item(
         // The server's sandbox always counts fuel; one that does not cannot score this term,
         // and a missing term must not pass for an inefficient solution.
         return Err(ItemError {
-            code: "internal_error",
+            code: ItemErrorCode::InternalError,
             message: "the sandbox does not count fuel, which the policy's efficiency term needs".into(),
             field: None,
         });
@@ -374,9 +375,9 @@ fn solution_failure_note(failure: &str) -> String {
 }
 
 fn sandbox_failure(error: crate::code::CodeError) -> ItemError {
-    tracing::error!(error = %crate::store::error_chain(&error), "sandbox failure");
+    tracing::error!(error = %crate::telemetry::error_chain(&error), "sandbox failure");
     ItemError {
-        code: "sandbox_error",
+        code: ItemErrorCode::SandboxError,
         message: "the sandbox failed while running this item; it was not scored".into(),
         field: None,
     }

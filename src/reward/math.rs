@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::{Details, ItemError, Judgement, MathDetails, Policy, Verdict};
 use crate::completion::{answer_part, check_format};
 use crate::math::{self, Side};
+use crate::reward::ItemErrorCode;
 
 /// At most this many differently written boxes are compared for the hedging penalty, so a
 /// completion with thousands of boxes costs a bounded number of verifications.
@@ -88,7 +89,7 @@ pub(super) fn judge(
 
 fn invalid_gold(error: math::VerifyError) -> ItemError {
     ItemError::new(
-        "invalid_task",
+        ItemErrorCode::InvalidTask,
         "task.answer",
         format!("the reference answer could not be parsed: {}", error.error),
     )

@@ -51,6 +51,8 @@ pub enum TaskKind {
 }
 
 impl TaskKind {
+    pub const ALL: [TaskKind; 2] = [TaskKind::Math, TaskKind::Code];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TaskKind::Math => "math",
@@ -58,6 +60,22 @@ impl TaskKind {
         }
     }
 }
+
+impl std::str::FromStr for TaskKind {
+    type Err = UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| UnknownName(text.to_owned()))
+    }
+}
+
+/// A stored or requested name that is not one of a closed set's members.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown name `{0}`")]
+pub struct UnknownName(pub String);
 
 /// One completion to reward.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +109,22 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict, in the order the wire format documents them.
+    pub const ALL: [Verdict; 12] = [
+        Verdict::Correct,
+        Verdict::Incorrect,
+        Verdict::NoAnswer,
+        Verdict::Unparsable,
+        Verdict::Accepted,
+        Verdict::WrongAnswer,
+        Verdict::TimeLimitExceeded,
+        Verdict::MemoryLimitExceeded,
+        Verdict::OutputLimitExceeded,
+        Verdict::RuntimeError,
+        Verdict::CompileError,
+        Verdict::NoCode,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Correct => "correct",
@@ -108,9 +142,26 @@ impl Verdict {
         }
     }
 
-    /// Whether this verdict earns the accuracy reward.
+    /// Whether this verdict earns the accuracy reward. The one place that decides it.
     pub fn is_success(self) -> bool {
         matches!(self, Verdict::Correct | Verdict::Accepted)
+    }
+
+    /// Whether a stored verdict name is a success; `error` (a re-check that could not judge)
+    /// and names of other builds are not.
+    pub fn is_success_name(name: &str) -> bool {
+        name.parse::<Verdict>().is_ok_and(Verdict::is_success)
+    }
+}
+
+impl std::str::FromStr for Verdict {
+    type Err = UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|verdict| verdict.as_str() == text)
+            .ok_or_else(|| UnknownName(text.to_owned()))
     }
 }
 
@@ -161,11 +212,62 @@ pub struct Judgement {
     pub elapsed_ms: f64,
 }
 
+/// Why an item could not be judged, as a stable machine-readable code. A closed set: clients
+/// and dashboards match on these names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemErrorCode {
+    /// The service failed on this item (a verifier panicked, a task was lost); never a reward.
+    InternalError,
+    /// A field of the item is missing or of the wrong shape; `field` names it.
+    InvalidItem,
+    /// A line of `verdict check` input is not JSON.
+    InvalidJson,
+    /// A trainer's label could not be turned into a task.
+    InvalidLabel,
+    /// The task itself cannot be judged (a gold the verifier cannot parse).
+    InvalidTask,
+    /// OpenRLHF sent a query whose prompt has no label.
+    PromptNotFound,
+    /// The sandbox failed while running the program; not the program's fault.
+    SandboxError,
+    /// The sandbox could not be prepared; the code item was not run.
+    SandboxUnavailable,
+    /// The named dataset entry does not exist.
+    UnknownEntry,
+    /// The task kind is neither `math` nor `code`.
+    UnknownKind,
+}
+
+impl ItemErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemErrorCode::InternalError => "internal_error",
+            ItemErrorCode::InvalidItem => "invalid_item",
+            ItemErrorCode::InvalidJson => "invalid_json",
+            ItemErrorCode::InvalidLabel => "invalid_label",
+            ItemErrorCode::InvalidTask => "invalid_task",
+            ItemErrorCode::PromptNotFound => "prompt_not_found",
+            ItemErrorCode::SandboxError => "sandbox_error",
+            ItemErrorCode::SandboxUnavailable => "sandbox_unavailable",
+            ItemErrorCode::UnknownEntry => "unknown_entry",
+            ItemErrorCode::UnknownKind => "unknown_kind",
+        }
+    }
+}
+
+impl std::fmt::Display for ItemErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why an item could not be judged at all. It is reported on the item, never scored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ItemError {
     /// A stable machine-readable code such as `invalid_item` or `sandbox_unavailable`.
-    pub code: &'static str,
+    #[schema(value_type = String)]
+    pub code: ItemErrorCode,
     pub message: String,
     /// The offending field, relative to the item (`task.answer`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -173,11 +275,20 @@ pub struct ItemError {
 }
 
 impl ItemError {
-    pub fn new(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: ItemErrorCode, field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
             field: Some(field.into()),
+        }
+    }
+
+    /// A failure of the service on this item, reported as such and never scored.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self {
+            code: ItemErrorCode::InternalError,
+            message: message.into(),
+            field: None,
         }
     }
 }
@@ -195,7 +306,7 @@ pub fn judge(item: &RewardItem, policy: &Policy) -> Result<Judgement, ItemError>
         )?,
         Task::Code(_) => {
             return Err(ItemError {
-                code: "internal_error",
+                code: ItemErrorCode::InternalError,
                 message: "a code item reached the math judge; it was not scored".into(),
                 field: None,
             });

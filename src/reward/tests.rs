@@ -67,7 +67,7 @@ fn right_answer_without_think_block_earns_accuracy_only() {
 #[test]
 fn an_unparsable_gold_is_an_item_error_not_a_zero() {
     let err = judge(&math_item("<think>x</think> \\boxed{4}", "\\frac{"), &r1()).unwrap_err();
-    assert_eq!(err.code, "invalid_task");
+    assert_eq!(err.code, crate::reward::ItemErrorCode::InvalidTask);
     assert_eq!(err.field.as_deref(), Some("task.answer"));
 }
 

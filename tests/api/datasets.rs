@@ -460,7 +460,7 @@ async fn a_run_recheck_survives_a_restart_and_reports_exactly_the_altered_rows(b
         config.database_url = url;
     }
     // Small batches with a pause, so that the job is still running when the server stops.
-    config.reverify = verdict::api::ReverifyPace {
+    config.reverify = verdict::config::ReverifyPace {
         batch: 100,
         pause: Duration::from_millis(40),
     };

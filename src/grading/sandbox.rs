@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::code::{Sandbox, SandboxConfig};
 use crate::reward::ItemError;
+use crate::reward::ItemErrorCode;
 
 /// What a sandbox is built from: its data directory and whether it counts fuel.
 type SandboxKey = (PathBuf, bool);
@@ -73,7 +74,7 @@ impl LazySandbox {
                 Ok(sandbox)
             }
             Ok(Err(error)) => {
-                tracing::error!(error = %crate::store::error_chain(&error), "cannot prepare the code sandbox");
+                tracing::error!(error = %crate::telemetry::error_chain(&error), "cannot prepare the code sandbox");
                 Err(unavailable())
             }
             Err(error) => {
@@ -90,7 +91,7 @@ impl LazySandbox {
 
 fn unavailable() -> ItemError {
     ItemError {
-        code: "sandbox_unavailable",
+        code: ItemErrorCode::SandboxUnavailable,
         message: "the code sandbox could not be prepared (see the server log); the item was not scored"
             .into(),
         field: None,

@@ -10,6 +10,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::reward::ItemError;
+use crate::reward::ItemErrorCode;
 
 /// Fields that mark an object (without `kind`) as one of verdict's own code tasks.
 const NATIVE_CODE_FIELDS: [&str; 5] = ["tests", "cases", "assert", "fn_name", "entry_point"];
@@ -238,7 +239,7 @@ fn invalid(message: impl Into<String>) -> ItemError {
 }
 
 fn invalid_at(field: &str, message: impl Into<String>) -> ItemError {
-    ItemError::new("invalid_label", field, message)
+    ItemError::new(ItemErrorCode::InvalidLabel, field, message)
 }
 
 #[cfg(test)]
@@ -328,7 +329,7 @@ mod tests {
     #[test]
     fn an_unknown_object_is_never_a_math_answer() {
         let error = error(json!({"question": "q", "solution": "s"}));
-        assert_eq!(error.code, "invalid_label");
+        assert_eq!(error.code, ItemErrorCode::InvalidLabel);
         assert!(
             error.message.contains("keys: question, solution"),
             "{}",

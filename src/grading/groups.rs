@@ -4,14 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use super::rewards::ItemResult;
 use crate::eval::{GroupStats, advantage, cluster_kind, group_stats};
+use crate::wire::ItemResult;
 
 /// Adds each grouped item's advantage and returns the statistics by group id; `None` when no
 /// item carries a group. Failed items are not members: they were not scored.
-pub(super) fn annotate(
-    mut results: Vec<ItemResult>,
-) -> (Vec<ItemResult>, Option<BTreeMap<String, GroupStats>>) {
+pub fn annotate(mut results: Vec<ItemResult>) -> (Vec<ItemResult>, Option<BTreeMap<String, GroupStats>>) {
     let mut members: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (index, result) in results.iter().enumerate() {
         if let ItemResult::Judged(item) = result

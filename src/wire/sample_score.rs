@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::rewards::ItemResult;
+use super::ItemResult;
 use crate::reward::{Details, ItemError, Policy};
 
 /// The numbers a trainer reads for one sample.
@@ -70,7 +70,7 @@ impl SampleScore {
     }
 
     pub fn unjudged(error: ItemError, fallback: f64) -> Self {
-        tracing::warn!(code = error.code, message = %error.message, "sample not judged; fallback reward");
+        tracing::warn!(code = error.code.as_str(), message = %error.message, "sample not judged; fallback reward");
         Self {
             reward: fallback,
             accuracy: 0.0,
@@ -87,7 +87,7 @@ impl SampleScore {
     pub fn error_at(&self, index: usize) -> Option<SampleError> {
         self.error.as_ref().map(|error| SampleError {
             index,
-            code: error.code.to_owned(),
+            code: error.code.as_str().to_owned(),
             message: error.message.clone(),
             field: error.field.clone(),
         })

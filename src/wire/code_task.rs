@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::code::compare::CompareMode;
 use crate::code::{Language, LimitMaxima, Limits};
+use crate::reward::ItemErrorCode;
 use crate::reward::{CallCase, CodeTask, CodeTests, ItemError, StdioCase};
 
 /// Most tests in one task, so one item cannot monopolise the sandbox pool.
@@ -54,9 +55,10 @@ struct LimitsFields {
 
 /// Decodes `task` (already known to be of kind `code`).
 pub fn parse_code_task(task: Value, maxima: &LimitMaxima) -> Result<CodeTask, ItemError> {
-    let fields: CodeTaskFields = super::rewards::from_value(task, "task.")?;
-    let invalid =
-        |field: &str, message: String| ItemError::new("invalid_item", format!("task.{field}"), message);
+    let fields: CodeTaskFields = super::from_value(task, "task.")?;
+    let invalid = |field: &str, message: String| {
+        ItemError::new(ItemErrorCode::InvalidItem, format!("task.{field}"), message)
+    };
     let language: Language = fields
         .language
         .parse()
@@ -110,7 +112,7 @@ pub fn parse_code_task(task: Value, maxima: &LimitMaxima) -> Result<CodeTask, It
         }
         _ => {
             return Err(ItemError::new(
-                "invalid_item",
+                ItemErrorCode::InvalidItem,
                 "task",
                 "a code task has exactly one test format: `tests` (stdin/stdout), `fn_name` + `cases` \
                  (call-based) or `entry_point` + `assert` (assert-based)",
@@ -144,7 +146,7 @@ pub fn parse_code_task(task: Value, maxima: &LimitMaxima) -> Result<CodeTask, It
 fn check_count(field: &str, count: usize) -> Result<(), ItemError> {
     if count == 0 || count > MAX_TESTS {
         return Err(ItemError::new(
-            "invalid_item",
+            ItemErrorCode::InvalidItem,
             format!("task.{field}"),
             format!("needs 1 to {MAX_TESTS} tests, got {count}"),
         ));
@@ -164,7 +166,7 @@ fn check_name(field: &str, name: &str) -> Result<(), ItemError> {
         Ok(())
     } else {
         Err(ItemError::new(
-            "invalid_item",
+            ItemErrorCode::InvalidItem,
             format!("task.{field}"),
             format!("`{name}` is not a function name"),
         ))
