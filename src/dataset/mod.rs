@@ -15,8 +15,23 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-pub use crate::store::StoredEntry as Entry;
+pub use self::StoredEntry as Entry;
 pub use import::Shape;
+
+/// One entry of a dataset: what a reward item may name instead of sending a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StoredEntry {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// The task in the wire shape of `/v1/rewards` items.
+    #[schema(value_type = Object)]
+    pub task: Value,
+    /// Free labels for evaluation breakdowns (`subject`, `level`, …).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub metadata: BTreeMap<String, Value>,
+}
 
 /// Longest dataset name and entry id, so both stay usable as keys and labels.
 pub const MAX_NAME_LEN: usize = 128;

@@ -1,11 +1,7 @@
 //! The records of evaluation work: registered datasets and their entries, and whole-run
 //! re-check jobs with their progress. The SQL is in `sqlite_eval.rs` and `postgres_eval.rs`;
 //! this file holds the shared types and the backend-independent entry points.
-
-use std::collections::BTreeMap;
-
 use serde::Serialize;
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{Reverification, Store, StoreError, Submission};
@@ -24,20 +20,8 @@ pub struct DatasetVersion {
     pub created_at: OffsetDateTime,
 }
 
-/// One entry of a dataset: what a reward item may name instead of sending a task.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct StoredEntry {
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<String>,
-    /// The task in the wire shape of `/v1/rewards` items.
-    #[schema(value_type = Object)]
-    pub task: Value,
-    /// Free labels for evaluation breakdowns (`subject`, `level`, …).
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub metadata: BTreeMap<String, Value>,
-}
+/// Dataset entries are the dataset module's type; the store only keeps them.
+pub use crate::dataset::StoredEntry;
 
 /// The state of a whole-run re-check.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
