@@ -256,17 +256,8 @@ async fn blocking<T: Send + 'static>(
         .map_err(StoreError::from)
 }
 
-/// An error with its causes, `outer: inner: root`, for one log line.
-pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+/// An error with its causes, for one log line (shared with the rest of the service).
+pub use crate::telemetry::error_chain as chain;
 
 #[cfg(test)]
 mod tests {
