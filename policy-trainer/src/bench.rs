@@ -7,7 +7,6 @@
 //! advantages, backward, gradient accumulation and one AdamW update — what `train` does per
 //! micro-batch when μ = 1.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -20,7 +19,7 @@ use serde::Serialize;
 use crate::generate::{self, SampleParams};
 use crate::grpo::{self, LossType, ObjectiveParams, StepShape};
 use crate::model::{Decoder, Mode, ModelConfig, Params, token_logprobs};
-use crate::optim::{AdamW, AdamWConfig, accumulate};
+use crate::optim::{AdamW, AdamWConfig, HostGrads, accumulate};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Shape {
@@ -100,7 +99,7 @@ pub fn run(cfg: &ModelConfig, params: &Params, shape: Shape, device: &Device) ->
         greedy: false,
     };
     let mut rng = StdRng::seed_from_u64(0);
-    let mut opt = AdamW::new(AdamWConfig::with_lr(1e-6));
+    let mut opt = AdamW::named(&params.vars, AdamWConfig::with_lr(1e-6));
     let objective = ObjectiveParams {
         epsilon: 0.2,
         epsilon_high: 0.28,
@@ -138,9 +137,9 @@ pub fn run(cfg: &ModelConfig, params: &Params, shape: Shape, device: &Device) ->
             step_shape,
         )?;
         let store = loss.loss.backward()?;
-        let mut grads = BTreeMap::new();
-        accumulate(&mut grads, &params.vars, &store)?;
-        opt.step(&params.vars, &grads)?;
+        let mut grads = HostGrads::new();
+        accumulate(&mut grads, opt.vars(), &store)?;
+        opt.step_accumulated(&grads)?;
         let tr = t.elapsed().as_secs_f64();
         if round > 0 {
             gen_s.push(g);

@@ -233,22 +233,33 @@ fn unpermute_inverts_llama_cpp_q_k_permutation() {
 #[test]
 fn a_checkpoint_round_trips_exactly() {
     use policy_trainer::optim::{AdamW, AdamWConfig};
+    use policy_trainer::train::checkpoint::{Checkpoint, Snapshot};
     let cfg = tiny(false, false);
     let p = params(&cfg, 6);
-    let mut opt = AdamW::new(AdamWConfig::with_lr(1e-3));
+    let mut opt = AdamW::named(&p.vars, AdamWConfig::with_lr(1e-3));
     let grads: BTreeMap<String, Vec<f32>> = p
         .vars
         .iter()
         .map(|(k, v)| (k.clone(), vec![0.01; v.elem_count()]))
         .collect();
-    opt.step(&p.vars, &grads).unwrap();
+    opt.step_accumulated(&grads).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ck = dir.path().join("checkpoint");
     let tok = policy_trainer::loader::toy_tokenizer().unwrap();
     // A reference model saved beside the weights must not be mistaken for them.
     let other = params(&cfg, 99);
-    let reference = Some(Decoder::new(&cfg, other.tensors(), &Device::Cpu).unwrap());
-    policy_trainer::train::save_checkpoint(&ck, &cfg, &p, &reference, &opt, 7, &[0], &tok).unwrap();
+    let reference = Decoder::new(&cfg, other.tensors(), &Device::Cpu).unwrap();
+    Checkpoint::at(&ck)
+        .save(&Snapshot {
+            model: &cfg,
+            params: &p,
+            tokenizer: &tok,
+            eos: &[0],
+            optimizer: opt.state(),
+            reference: Some(&reference),
+            step: 7,
+        })
+        .unwrap();
     let loaded = policy_trainer::loader::load_hf_dir(&ck, &Device::Cpu).unwrap();
     assert_eq!(loaded.cfg, cfg);
     for (k, v) in &p.vars {
@@ -262,9 +273,12 @@ fn a_checkpoint_round_trips_exactly() {
         assert_eq!(a, b, "{k}");
     }
     let moments = candle_core::safetensors::load(ck.join("optimizer.safetensors"), &Device::Cpu).unwrap();
-    for (k, m) in &opt.m {
+    for (k, m) in &opt.state().m {
         assert_eq!(&moments[&format!("m.{k}")].to_vec1::<f32>().unwrap(), m);
-        assert_eq!(&moments[&format!("v.{k}")].to_vec1::<f32>().unwrap(), &opt.v[k]);
+        assert_eq!(
+            &moments[&format!("v.{k}")].to_vec1::<f32>().unwrap(),
+            &opt.state().v[k]
+        );
     }
     assert_eq!(loaded.tokenizer.get_vocab_size(true), tok.get_vocab_size(true));
     let state: serde_json::Value =
