@@ -4,14 +4,21 @@
 //! (width, bounds, rates) lives here once, so both dialects give identical buckets.
 
 use serde::Serialize;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{ColumnIndex, Executor, Row};
 use time::{Duration, OffsetDateTime};
+
+use super::backend::Backend;
+use super::dialect::{Codec, Dialect, Timestamp};
+use super::{Store, StoreError};
 
 /// The most buckets a timeline may be cut into.
 pub const MAX_BUCKETS: u32 = 1000;
 
 /// One bucket's aggregates as a backend reads them.
 #[derive(Debug)]
-pub(super) struct BucketGroup {
+struct BucketGroup {
     pub index: i64,
     pub count: i64,
     pub reward_sum: f64,
@@ -55,6 +62,82 @@ pub struct Timeline {
     pub buckets: Vec<TimelineBucket>,
 }
 
+impl Store {
+    /// `run_id`'s span cut into `buckets` equal slices with each slice's mean reward and
+    /// rates; `None` when no submission carries the run id.
+    pub async fn timeline(&self, run_id: &str, buckets: u32) -> Result<Option<Timeline>, StoreError> {
+        let Some((first, last)) = dispatch!(self, s => s.run_span(run_id).await)? else {
+            return Ok(None);
+        };
+        let first_ms = epoch_ms(first);
+        let width = bucket_width_ms(first_ms, epoch_ms(last), buckets);
+        let groups = dispatch!(self, s => s.timeline_groups(run_id, first_ms, width).await)?;
+        Ok(Some(assemble(run_id, first, last, width, groups)))
+    }
+}
+
+impl<DB: Dialect> Backend<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'n> &'n str: ColumnIndex<DB::Row>,
+    String: Codec<DB>,
+    Option<String>: Codec<DB>,
+    i64: Codec<DB>,
+    Option<i64>: Codec<DB>,
+    f64: Codec<DB>,
+    bool: Codec<DB>,
+    Json<Value>: Codec<DB>,
+{
+    /// The first and last creation time of `run_id`'s submissions.
+    async fn run_span(&self, run_id: &str) -> Result<Option<(OffsetDateTime, OffsetDateTime)>, StoreError> {
+        let row = sqlx::query(
+            "select min(created_at) as first_seen, max(created_at) as last_seen \
+             from submissions where run_id = $1",
+        )
+        .bind(run_id.to_owned())
+        .fetch_one(&self.pool)
+        .await?;
+        let first: Option<Timestamp> = row.try_get("first_seen")?;
+        let last: Option<Timestamp> = row.try_get("last_seen")?;
+        Ok(first.zip(last).map(|(first, last)| (first.0, last.0)))
+    }
+
+    /// `run_id`'s submissions grouped into buckets of `width_ms` from `first_ms`, the index
+    /// computed by the dialect's [`Dialect::BUCKET_INDEX`]. The accurate verdicts are those of
+    /// `ACCURATE` in `submissions.rs`.
+    async fn timeline_groups(
+        &self,
+        run_id: &str,
+        first_ms: i64,
+        width_ms: i64,
+    ) -> Result<Vec<BucketGroup>, StoreError> {
+        // Only constants go into the text; values are bound.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "select {bucket} as bucket, count(*) as n, sum(reward) as reward_sum, \
+             sum(case when verdict in ('correct', 'accepted') then 1 else 0 end) as accurate_n, \
+             sum(case when format_ok then 1 else 0 end) as format_n \
+             from submissions where run_id = $1 group by bucket order by bucket",
+            bucket = DB::BUCKET_INDEX,
+        )))
+        .bind(run_id.to_owned())
+        .bind(first_ms)
+        .bind(width_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BucketGroup {
+                    index: row.try_get("bucket")?,
+                    count: row.try_get("n")?,
+                    reward_sum: row.try_get("reward_sum")?,
+                    accurate: row.try_get("accurate_n")?,
+                    formatted: row.try_get("format_n")?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Milliseconds since the epoch: both backends store whole milliseconds.
 pub(super) fn epoch_ms(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
@@ -62,13 +145,13 @@ pub(super) fn epoch_ms(at: OffsetDateTime) -> i64 {
 
 /// The width that cuts `[first, last]` (both inclusive, in whole ms) into `buckets` slices,
 /// so that the last submission falls in the last bucket and never past it.
-pub(super) fn bucket_width_ms(first_ms: i64, last_ms: i64, buckets: u32) -> i64 {
+fn bucket_width_ms(first_ms: i64, last_ms: i64, buckets: u32) -> i64 {
     let span = last_ms.saturating_sub(first_ms).max(0) + 1;
     let buckets = i64::from(buckets.clamp(1, MAX_BUCKETS));
     (span + buckets - 1) / buckets
 }
 
-pub(super) fn assemble(
+fn assemble(
     run_id: &str,
     first_seen: OffsetDateTime,
     last_seen: OffsetDateTime,
