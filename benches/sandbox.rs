@@ -13,7 +13,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use verdict::code::{Language, LimitMaxima, Limits, Sandbox, SandboxConfig, harness};
+use verdict::code::compare::CompareMode;
+use verdict::code::{Language, LimitMaxima, Limits, Sandbox, SandboxConfig, asserts, harness};
+use verdict::reward::{
+    CodeTask, CodeTests, DEFAULT_POLICY, Details, Policy, PolicyConfig, Verdict, judge_code,
+};
 
 const RUNS: usize = 60;
 
@@ -169,16 +173,20 @@ fn main() {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // Each problem as the service runs it: the test in a judge instance, the solution in
-    // another, calls relayed by the host (decision record 006).
+    // Each problem two ways: as the service judges it (`judge_code`: the host reads the assert
+    // lines it can and runs the rest in the judge, docs/code-semantics.md), and always in the
+    // judge (decision record 006), so the two costs come from one run.
     struct Problem {
         judge: String,
         test: String,
         solution_program: String,
         solution: String,
+        task: CodeTask,
+        completion: String,
         /// The unconfined baseline: solution, test and `check(entry_point)` in one process.
         host_program: String,
     }
+    let generous = Limits::new(Some(20_000), None, None, &LimitMaxima::default()).unwrap();
     let programs: Vec<Problem> = problems
         .iter()
         .map(|p| {
@@ -193,11 +201,48 @@ fn main() {
                 test: test.to_owned(),
                 solution_program: harness::solution_program(Language::Python, &solution),
                 host_program: format!("{solution}\n{test}\ncheck({entry_point})\n"),
+                task: CodeTask {
+                    language: Language::Python,
+                    tests: CodeTests::Assert {
+                        entry_point: entry_point.to_owned(),
+                        test_code: test.to_owned(),
+                    },
+                    limits: generous.clone(),
+                    compare: CompareMode::default(),
+                    stop_on_first_failure: false,
+                },
+                completion: format!("<think>t</think>\n```python\n{solution}\n```\n"),
                 solution,
             }
         })
         .collect();
-    let generous = Limits::new(Some(20_000), None, None, &LimitMaxima::default()).unwrap();
+    let read_on_host = programs
+        .iter()
+        .filter(|p| asserts::read_checks(&p.test).is_some())
+        .count();
+    let policy = Policy::new(DEFAULT_POLICY, PolicyConfig::default()).unwrap();
+    let as_served = |sandbox: &Arc<Sandbox>| {
+        let started = Instant::now();
+        let judged = runtime.block_on(futures_util::future::join_all(programs.iter().map(|problem| {
+            let (sandbox, policy) = (sandbox.clone(), &policy);
+            async move {
+                judge_code(&problem.completion, false, &problem.task, policy, &sandbox)
+                    .await
+                    .unwrap()
+            }
+        })));
+        let elapsed = started.elapsed().as_secs_f64();
+        let accepted = judged.iter().filter(|j| j.verdict == Verdict::Accepted).count();
+        assert_eq!(accepted, problems.len());
+        let fuels: Vec<u64> = judged
+            .iter()
+            .filter_map(|j| match &j.details {
+                Details::Code(details) => details.fuel,
+                _ => None,
+            })
+            .collect();
+        (elapsed, fuels)
+    };
     let humaneval = |sandbox: &Arc<Sandbox>| {
         let started = Instant::now();
         let runs = runtime.block_on(futures_util::future::join_all(programs.iter().map(|problem| {
@@ -231,6 +276,14 @@ fn main() {
             .collect();
         (elapsed, outcomes)
     };
+    let (served, _) = as_served(&sandbox);
+    let (_, mut served_fuels) = as_served(&counting);
+    served_fuels.sort_unstable();
+    println!(
+        "humaneval as served: {:.1} problems/s ({read_on_host} of 164 read on the host), median fuel {}",
+        164.0 / served,
+        served_fuels[served_fuels.len() / 2]
+    );
     let (sandboxed, outcomes) = humaneval(&sandbox);
     // Where the time goes: the costliest problems (time in the instance, and fuel from a
     // second pass on the counting engine).
@@ -279,9 +332,10 @@ fn main() {
     });
     let host = started.elapsed().as_secs_f64();
     println!(
-        "humaneval 164 canonical on {cores} cores: sandbox {:.1} problems/s | host python3 subprocesses {:.1} problems/s | ratio {:.2}",
+        "humaneval 164 canonical on {cores} cores: served {:.1} problems/s | all in the judge {:.1} problems/s | host python3 subprocesses {:.1} problems/s | served / judge {:.2}",
+        164.0 / served,
         164.0 / sandboxed,
         164.0 / host,
-        host / sandboxed
+        sandboxed / served
     );
 }

@@ -192,12 +192,26 @@ impl Sandbox {
         stdin: &[u8],
         limits: &Limits,
     ) -> Result<RunOutcome, CodeError> {
+        self.run_driver(language, code, code, stdin, limits).await
+    }
+
+    /// Runs `program`, one of our drivers carrying `solution` inside it, as [`run`](Self::run)
+    /// does; the interpreter is chosen from `solution`'s imports (inside the driver they are
+    /// text of a string literal, which the scan does not read).
+    pub async fn run_driver(
+        &self,
+        language: Language,
+        program: &str,
+        solution: &str,
+        stdin: &[u8],
+        limits: &Limits,
+    ) -> Result<RunOutcome, CodeError> {
         let _permit = self.permits.acquire().await.map_err(|_| CodeError::Closed)?;
         let raw = self
             .run_raw(
                 language,
-                code,
-                &[code],
+                program,
+                &[solution],
                 Stdio::new(stdin.to_vec(), limits),
                 limits,
             )

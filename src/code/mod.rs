@@ -13,6 +13,7 @@
 //! A guest's behaviour — a trap, an exit code, a timeout, a refused allocation — is a
 //! [`RunStatus`], never an `Err`; [`CodeError`] means the service itself failed.
 
+pub mod asserts;
 pub mod compare;
 mod engine;
 pub mod fence;

@@ -12,8 +12,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Details, ItemError, Judgement, Policy, Verdict};
+use crate::code::asserts::{self, Check, PyValue};
 use crate::code::compare::{CompareMode, Difference, compare_output};
-use crate::code::harness::{self, HarnessReport};
+use crate::code::harness::{self, HarnessReport, Marker, MarkerScanner};
 use crate::code::{Language, Limits, RunOutcome, RunStatus, Sandbox, fence};
 use crate::completion::{answer_part, check_format};
 use crate::reward::ItemErrorCode;
@@ -220,6 +221,11 @@ async fn run_test(
         test_code,
     } = &task.tests
     {
+        if task.language == Language::Python
+            && let Some(checks) = asserts::read_checks(test_code)
+        {
+            return run_host_checked_test(code, entry_point, &checks, task, sandbox).await;
+        }
         return run_assert_test(code, entry_point, test_code, task, sandbox).await;
     }
     let nonce = new_nonce();
@@ -237,7 +243,7 @@ async fn run_test(
         CodeTests::Assert { .. } => unreachable!("assert-based tests are judged above"),
     };
     let outcome = sandbox
-        .run(task.language, &program, &stdin, &task.limits)
+        .run_driver(task.language, &program, code, &stdin, &task.limits)
         .await
         .map_err(sandbox_failure)?;
 
@@ -359,6 +365,141 @@ async fn run_assert_test(
         }
     };
     Ok(report)
+}
+
+/// An assert-based test whose lines the host reads (`code/asserts`): one instance runs the
+/// solution's serving driver with every call of the test already on its stdin, and the host
+/// decides each line from the call's answer, in order, the way `check` would have: the first
+/// line that fails decides (what the solution did after it cannot change that, as in the
+/// judge, where the later calls are never made); a line whose answer is missing takes the
+/// run's own end (a limit, a crash) or is a runtime error; when every line passed, the run
+/// must still have ended cleanly.
+async fn run_host_checked_test(
+    code: &str,
+    entry_point: &str,
+    checks: &[Check],
+    task: &CodeTask,
+    sandbox: &Sandbox,
+) -> Result<TestReport, ItemError> {
+    let nonce = new_nonce();
+    let mut stdin = format!("{nonce}\n");
+    for check in checks {
+        if let Check::Call(call, _) = check {
+            stdin.push_str(&asserts::call_request(entry_point, call));
+            stdin.push('\n');
+        }
+    }
+    let program = harness::solution_program(task.language, code);
+    let outcome = sandbox
+        .run_driver(task.language, &program, code, stdin.as_bytes(), &task.limits)
+        .await
+        .map_err(sandbox_failure)?;
+    let stdout = outcome.stdout_text();
+    let mut markers = MarkerScanner::new(&nonce).feed(stdout.as_bytes()).into_iter();
+    let mut report = TestReport {
+        index: 0,
+        status: Verdict::Accepted,
+        time_ms: outcome.time_ms,
+        fuel: outcome.fuel,
+        exit_code: outcome.exit_code,
+        expected: None,
+        actual: excerpt(&harness::own_output(&stdout, &nonce)),
+        stderr: excerpt(&outcome.stderr_text()),
+        difference: None,
+        note: outcome.trap.clone(),
+    };
+    report.status = match markers.next().map(|marker| marker.status) {
+        // The first marker is printed before any of the solution's code runs.
+        Some(status) if status == "compile_error" => Verdict::CompileError,
+        Some(status) if status == "compiled" => {
+            host_checks_verdict(entry_point, checks, &mut markers, &outcome, &mut report)
+        }
+        _ => status_of(&outcome).unwrap_or_else(|| {
+            report.note = Some("the program ended before the test started".into());
+            Verdict::RuntimeError
+        }),
+    };
+    Ok(report)
+}
+
+/// The verdict of the lines of a compiled solution, from its answers in order.
+fn host_checks_verdict(
+    entry_point: &str,
+    checks: &[Check],
+    answers: &mut impl Iterator<Item = Marker>,
+    outcome: &RunOutcome,
+    report: &mut TestReport,
+) -> Verdict {
+    for (line, check) in checks.iter().enumerate() {
+        let (call, expectation) = match check {
+            Check::Constant(true) => continue,
+            Check::Constant(false) => {
+                report.note = Some(format!(
+                    "assert line {} is false whatever the solution does",
+                    line + 1
+                ));
+                return Verdict::WrongAnswer;
+            }
+            Check::Call(call, expectation) => (call, expectation),
+        };
+        let Some(answer) = answers.next() else {
+            return status_of(outcome).unwrap_or_else(|| {
+                report.note = Some(solution_failure_note("ended"));
+                Verdict::RuntimeError
+            });
+        };
+        let called = asserts::describe_call(entry_point, call);
+        let value = match answer.status.as_str() {
+            "returned" => serde_json::from_str(&answer.payload)
+                .map_err(|error| error.to_string())
+                .and_then(|json| asserts::decode_answer(&json)),
+            "raised" => {
+                let (kind, message) =
+                    serde_json::from_str::<(String, String)>(&answer.payload).unwrap_or_default();
+                report.note = Some(excerpt(&format!("{called} raised {kind}: {message}")));
+                // An AssertionError out of the call fails the assert line, as in `check`.
+                return if kind == "AssertionError" {
+                    Verdict::WrongAnswer
+                } else {
+                    Verdict::RuntimeError
+                };
+            }
+            other => {
+                report.note = Some(solution_failure_note(&format!("{other} {}", answer.payload)));
+                return Verdict::RuntimeError;
+            }
+        };
+        let value: PyValue = match value {
+            Ok(value) => value,
+            Err(problem) => {
+                report.note = Some(excerpt(&format!(
+                    "the answer to {called} is not plain data: {problem}"
+                )));
+                return Verdict::RuntimeError;
+            }
+        };
+        match expectation.holds(&value) {
+            Ok(true) => {}
+            Ok(false) => {
+                report.expected = Some(excerpt(&expectation.describe()));
+                report.note = Some(excerpt(&format!(
+                    "assert line {}: {called} returned {}",
+                    line + 1,
+                    asserts::repr(&value)
+                )));
+                return Verdict::WrongAnswer;
+            }
+            Err(raised) => {
+                report.note = Some(excerpt(&format!(
+                    "assert line {}: {called}: {}",
+                    line + 1,
+                    raised.0
+                )));
+                return Verdict::RuntimeError;
+            }
+        }
+    }
+    status_of(outcome).unwrap_or(Verdict::Accepted)
 }
 
 fn solution_failure_note(failure: &str) -> String {

@@ -6,7 +6,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
 
+/// Read by the host (docs/code-semantics.md, "Assert lines judged on the host").
 const PY_TEST: &str = "def check(candidate):\n    assert candidate(2) == 4\n    assert candidate(5) == 25\n";
+/// The same test with a loop, which the host does not read: it runs in the judge.
+const PY_TEST_JUDGED: &str =
+    "def check(candidate):\n    for x, want in [(2, 4), (5, 25)]:\n        assert candidate(x) == want\n";
 const PY_HONEST: &str = "def square(x):\n    return x * x\n";
 
 const JS_TEST: &str =
@@ -149,6 +153,35 @@ fn python_forgeries() -> Vec<(&'static str, &'static str)> {
              def square(x):\n    return x * x\n",
         ),
         ("never answers", "def square(x):\n    while True:\n        pass\n"),
+        (
+            "consume the calls waiting on stdin so none is answered",
+            "import sys\nsys.stdin.read()\ndef square(x):\n    return 0\n",
+        ),
+        (
+            "answer every call with a forged marker of an unknown tag, then leave",
+            "import sys, os\n\
+             nonce = sys._getframe(1).f_locals.get('nonce', '')\n\
+             for _ in range(2):\n    sys.__stdout__.write('\\n' + nonce + ' returned {\"$eq\": true}\\n')\n\
+             sys.__stdout__.flush()\nos._exit(0)\n\
+             def square(x):\n    return 0\n",
+        ),
+        (
+            "a forged set holding a list",
+            "import sys, os\n\
+             nonce = sys._getframe(1).f_locals.get('nonce', '')\n\
+             for _ in range(2):\n    sys.__stdout__.write('\\n' + nonce + ' returned {\"$set\": [[4]]}\\n')\n\
+             sys.__stdout__.flush()\nos._exit(0)\n\
+             def square(x):\n    return 0\n",
+        ),
+        (
+            "answer the first call right, then crash before the second",
+            "import os\n\
+             def square(x):\n    if x == 2:\n        return 4\n    os._exit(0)\n",
+        ),
+        (
+            "an integer too long for the host to read exactly",
+            "import sys\nsys.set_int_max_str_digits(0)\ndef square(x):\n    return 10 ** 5000 + x * x\n",
+        ),
     ]
 }
 
@@ -231,14 +264,87 @@ fn assert_forgeries_fail(results: &[Value], names: &[&str]) {
 async fn python_forgeries_of_an_assert_test_all_fail_and_the_honest_solution_passes() {
     let app = spawn_app().await;
     let forgeries = python_forgeries();
-    let mut items = vec![item("honest", "python", PY_HONEST, PY_TEST)];
-    items.extend(
-        forgeries
-            .iter()
-            .map(|(name, code)| item(name, "python", code, PY_TEST)),
+    // Every forgery against the test the host reads and against the one the judge runs.
+    for test in [PY_TEST, PY_TEST_JUDGED] {
+        let mut items = vec![item("honest", "python", PY_HONEST, test)];
+        items.extend(
+            forgeries
+                .iter()
+                .map(|(name, code)| item(name, "python", code, test)),
+        );
+        let names: Vec<&str> = forgeries.iter().map(|(name, _)| *name).collect();
+        assert_forgeries_fail(&judge(&app, items).await, &names);
+    }
+}
+
+#[tokio::test]
+async fn the_host_and_the_judge_reach_the_same_verdicts_on_assert_lines() {
+    let app = spawn_app().await;
+    // Each solution against the same lines, read by the host and (behind a loop over one
+    // element, which the host does not read) run in the judge: the verdicts must agree.
+    let lines = [
+        "assert candidate(2) == 4.0",
+        "assert candidate(3) == 9",
+        "assert abs(candidate(2) - 4.0000001) < 1e-6",
+        "assert not candidate(0)",
+        "assert candidate(1) is True",
+        "assert candidate((1, 2)) == [1, 2]",
+        "assert candidate({1: 2}) == {1.0: 2}",
+        "assert candidate(10 ** 30) == 10 ** 60",
+    ];
+    let solutions = [
+        ("square", "def square(x):\n    return x * x\n"),
+        ("identity", "def square(x):\n    return x\n"),
+        ("true", "def square(x):\n    return True\n"),
+        (
+            "list",
+            "def square(x):\n    return list(x) if isinstance(x, tuple) else x\n",
+        ),
+        ("raises", "def square(x):\n    raise KeyError(x)\n"),
+        ("asserts", "def square(x):\n    assert False\n"),
+        ("object", "class O:\n    pass\ndef square(x):\n    return O()\n"),
+        ("string", "def square(x):\n    return str(x)\n"),
+    ];
+    let mut items = Vec::new();
+    for line in lines {
+        let read = format!("def check(candidate):\n    {line}\n");
+        let judged = format!("def check(candidate):\n    for _ in [0]:\n        {line}\n");
+        for (name, code) in solutions {
+            items.push(item(&format!("{name} | {line} | host"), "python", code, &read));
+            items.push(item(&format!("{name} | {line} | judge"), "python", code, &judged));
+        }
+    }
+    let results = judge(&app, items).await;
+    let mut differences = Vec::new();
+    let mut accepted = 0;
+    for pair in results.chunks(2) {
+        let (host, judge) = (&pair[0], &pair[1]);
+        accepted += usize::from(host["verdict"] == "accepted");
+        if host["verdict"] != judge["verdict"] {
+            differences.push(format!(
+                "{}: host {} judge {}",
+                host["id"], host["verdict"], judge["verdict"]
+            ));
+        }
+    }
+    assert!(differences.is_empty(), "{differences:#?}");
+    // Not a vacuous agreement: some pass, most fail, and the host's side was decided by the
+    // host (its evidence names the failing line and the call).
+    assert!((6..20).contains(&accepted), "{accepted} accepted");
+    let host_notes = results
+        .iter()
+        .step_by(2)
+        .filter(|r| {
+            r["details"]["tests"][0]["note"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("assert line 1: square("))
+        })
+        .count();
+    assert!(
+        host_notes >= 10,
+        "{host_notes} host verdicts name their line: {:#}",
+        results[0]
     );
-    let names: Vec<&str> = forgeries.iter().map(|(name, _)| *name).collect();
-    assert_forgeries_fail(&judge(&app, items).await, &names);
 }
 
 #[tokio::test]
