@@ -280,9 +280,10 @@ fn main() {
     let (_, mut served_fuels) = as_served(&counting);
     served_fuels.sort_unstable();
     println!(
-        "humaneval as served: {:.1} problems/s ({read_on_host} of 164 read on the host), median fuel {}",
+        "humaneval as served: {:.1} problems/s ({read_on_host} of 164 read on the host), median fuel {}, total fuel {}",
         164.0 / served,
-        served_fuels[served_fuels.len() / 2]
+        served_fuels[served_fuels.len() / 2],
+        served_fuels.iter().sum::<u64>()
     );
     let (sandboxed, outcomes) = humaneval(&sandbox);
     // Where the time goes: the costliest problems (time in the instance, and fuel from a
@@ -308,10 +309,11 @@ fn main() {
     let mut fuels: Vec<u64> = costs.iter().map(|c| c.1).collect();
     fuels.sort_unstable();
     println!(
-        "humaneval fuel per problem: min {} median {} max {} | with fuel counting {:.1} problems/s",
+        "humaneval fuel per problem: min {} median {} max {} total {} | with fuel counting {:.1} problems/s",
         fuels[0],
         fuels[fuels.len() / 2],
         fuels[fuels.len() - 1],
+        fuels.iter().sum::<u64>(),
         164.0 / counted
     );
     if std::env::var_os("VERDICT_BENCH_ALL_COSTS").is_some() {

@@ -21,7 +21,7 @@ pub use recheck::recheck;
 pub use report::{FlipExample, ReverifyReport, report};
 
 use crate::grading::Grader;
-use crate::store::{self, JobBatch, ReverifyJob, SubmissionFilter};
+use crate::store::{self, JobBatch, JobStatus, ReverifyJob, SubmissionFilter};
 
 /// Wait before retrying a batch the database refused.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -84,7 +84,7 @@ impl JobRunner {
         let jobs = grader
             .recorder
             .store()
-            .reverify_jobs(None, Some("running"))
+            .reverify_jobs(None, Some(JobStatus::Running))
             .await?;
         for job in &jobs {
             tracing::info!(job_id = %job.job_id, run_id = %job.run_id, processed = job.processed, "resuming re-check job");
@@ -98,7 +98,7 @@ impl JobRunner {
     pub async fn start(self: &Arc<Self>, grader: &Grader, run_id: &str) -> Result<Started, JobError> {
         let store = grader.recorder.store();
         if let Some(running) = store
-            .reverify_jobs(Some(run_id), Some("running"))
+            .reverify_jobs(Some(run_id), Some(JobStatus::Running))
             .await?
             .into_iter()
             .next()
@@ -122,7 +122,7 @@ impl JobRunner {
         let job = ReverifyJob {
             job_id: store::new_id(),
             run_id: run_id.to_owned(),
-            status: "running".to_owned(),
+            status: JobStatus::Running,
             total,
             processed: 0,
             changed: 0,
@@ -152,7 +152,7 @@ impl JobRunner {
         loop {
             let job = store.reverify_job(&job_id).await?.ok_or(JobError::Vanished)?;
             progress(&job);
-            if job.status != "running" {
+            if job.status != JobStatus::Running {
                 return Ok(report(grader, job).await?);
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -205,14 +205,14 @@ async fn step(grader: &Grader, job_id: &str, batch: u32) -> Result<Step, store::
     let Some(job) = store.reverify_job(job_id).await? else {
         return Ok(Step::Finished);
     };
-    if job.status != "running" {
+    if job.status != JobStatus::Running {
         return Ok(Step::Finished);
     }
     let page = store
         .run_submissions_after(&job.run_id, job.cursor.as_deref(), batch)
         .await?;
     let Some(last) = page.last().map(|s| s.submission_id.clone()) else {
-        store.finish_reverify_job(job_id, "done", None).await?;
+        store.finish_reverify_job(job_id, JobStatus::Done, None).await?;
         tracing::info!(job_id, run_id = %job.run_id, processed = job.processed, changed = job.changed, "re-check job done");
         return Ok(Step::Finished);
     };

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::grading::Grader;
 use crate::reward::Verdict;
-use crate::store::{self, ReverifyJob, Transition};
+use crate::store::{self, JobStatus, ReverifyJob, Transition};
 
 /// Changed submissions listed in a report; the counts are always complete.
 const MAX_LISTED: u32 = 10_000;
@@ -81,7 +81,7 @@ pub async fn report(grader: &Grader, job: ReverifyJob) -> Result<ReverifyReport,
                 .unwrap_or_default(),
         });
     }
-    let progress = if job.status == "done" || job.total == 0 {
+    let progress = if job.status == JobStatus::Done || job.total == 0 {
         1.0
     } else {
         (job.processed as f64 / job.total as f64).min(1.0)

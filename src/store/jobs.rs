@@ -13,13 +13,48 @@ use super::dialect::{Codec, Dialect, JsonDoc, Timestamp};
 use super::submissions::{COLUMNS, REVERIFICATION_COLUMNS};
 use super::{INSERT_CHUNK, Reverification, Store, StoreError, Submission, now_ms};
 
+/// Where a whole-run re-check stands. Stored as its name; a job is `running` until every
+/// submission of the run is re-judged (a failing batch is retried, never given up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Running,
+    Done,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 2] = [JobStatus::Running, JobStatus::Done];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+        }
+    }
+}
+
+/// A stored job status that is not one of [`JobStatus`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown job status `{0}`")]
+pub struct UnknownJobStatus(pub String);
+
+impl std::str::FromStr for JobStatus {
+    type Err = UnknownJobStatus;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .ok_or_else(|| UnknownJobStatus(text.to_owned()))
+    }
+}
+
 /// The state of a whole-run re-check.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReverifyJob {
     pub job_id: String,
     pub run_id: String,
-    /// `running`, `done` or `failed`.
-    pub status: String,
+    pub status: JobStatus,
     /// Submissions of the run when the job started.
     pub total: u64,
     pub processed: u64,
@@ -70,7 +105,7 @@ impl Store {
     pub async fn reverify_jobs(
         &self,
         run_id: Option<&str>,
-        status: Option<&str>,
+        status: Option<JobStatus>,
     ) -> Result<Vec<ReverifyJob>, StoreError> {
         dispatch!(self, s => s.reverify_jobs(run_id, status).await)
     }
@@ -92,11 +127,11 @@ impl Store {
         dispatch!(self, s => s.commit_job_batch(batch).await)
     }
 
-    /// Marks a job `done` or `failed`.
+    /// Marks a job finished with `status`.
     pub async fn finish_reverify_job(
         &self,
         job_id: &str,
-        status: &str,
+        status: JobStatus,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         dispatch!(self, s => s.finish_reverify_job(job_id, status, error).await)
@@ -136,7 +171,7 @@ where
         )))
         .bind(&job.job_id)
         .bind(&job.run_id)
-        .bind(&job.status)
+        .bind(job.status.as_str().to_owned())
         .bind(stored_count(job.total))
         .bind(stored_count(job.processed))
         .bind(stored_count(job.changed))
@@ -163,7 +198,7 @@ where
     pub async fn reverify_jobs(
         &self,
         run_id: Option<&str>,
-        status: Option<&str>,
+        status: Option<JobStatus>,
     ) -> Result<Vec<ReverifyJob>, StoreError> {
         let mut query =
             QueryBuilder::<DB>::new(format!("select {JOB_COLUMNS} from reverify_jobs where 1 = 1"));
@@ -171,7 +206,7 @@ where
             query.push(" and run_id = ").push_bind(run_id.to_owned());
         }
         if let Some(status) = status {
-            query.push(" and status = ").push_bind(status.to_owned());
+            query.push(" and status = ").push_bind(status.as_str().to_owned());
         }
         query.push(" order by job_id desc");
         let rows = query.build().fetch_all(&self.pool).await?;
@@ -252,12 +287,12 @@ where
     pub async fn finish_reverify_job(
         &self,
         job_id: &str,
-        status: &str,
+        status: JobStatus,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         let _writing = self.writing().await;
         sqlx::query("update reverify_jobs set status = $1, error = $2, updated_at = $3 where job_id = $4")
-            .bind(status.to_owned())
+            .bind(status.as_str().to_owned())
             .bind(error.map(str::to_owned))
             .bind(Timestamp(now_ms()))
             .bind(job_id.to_owned())
@@ -304,7 +339,10 @@ where
         Ok(ReverifyJob {
             job_id: row.try_get("job_id")?,
             run_id: row.try_get("run_id")?,
-            status: row.try_get("status")?,
+            status: row
+                .try_get::<String, _>("status")?
+                .parse()
+                .map_err(|unknown| sqlx::Error::Decode(Box::new(unknown)))?,
             total: count(row.try_get("total")?),
             processed: count(row.try_get("processed")?),
             changed: count(row.try_get("changed")?),

@@ -38,7 +38,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 pub use datasets::{DatasetVersion, Registered, StoredEntry};
-pub use jobs::{JobBatch, ReverifyJob, Transition};
+pub use jobs::{JobBatch, JobStatus, ReverifyJob, Transition, UnknownJobStatus};
 pub use postgres::PgStore;
 pub use recorder::{Recorder, RecorderHealth, Stored, chain as error_chain};
 pub use sqlite::SqliteStore;
