@@ -5,17 +5,16 @@
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
+use super::query::{ApiQuery, FromQuery, QueryPairs};
 
 use crate::reward::{TaskKind, Verdict};
 use crate::store::{self, Reverification, RunStats, Store, Submission, SubmissionFilter};
@@ -29,11 +28,11 @@ const EXPORT_PAGE: u32 = 500;
 /// Longest accepted text filter value.
 const MAX_FILTER_LEN: usize = 256;
 /// The filters of `/v1/submissions` and its export, as documented in the OpenAPI document.
-/// Decoding is done by [`Params`], which also refuses unknown parameters; this type only
-/// describes them.
+/// Decoding is done by [`Listing`] and [`ExportParams`] through [`ApiQuery`], which also refuses
+/// unknown parameters; this type only describes them.
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code, reason = "describes the query parameters; `Params` decodes them")]
+#[allow(dead_code, reason = "describes the query parameters; `ApiQuery` decodes them")]
 pub struct SubmissionQuery {
     /// Only this run.
     #[param(min_length = 1, max_length = 256)]
@@ -68,7 +67,7 @@ pub struct SubmissionQuery {
 /// The export's own parameter, beside the [`SubmissionQuery`] filters.
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code, reason = "describes the query parameter; `Params` decodes it")]
+#[allow(dead_code, reason = "describes the query parameter; `ApiQuery` decodes it")]
 pub struct ExportQuery {
     /// `jsonl` (default) or `csv`.
     #[param(value_type = Option<String>, pattern = "^(jsonl|csv)$")]
@@ -78,144 +77,93 @@ pub struct ExportQuery {
 /// The page size of `/v1/runs`.
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code, reason = "describes the query parameter; `Params` decodes it")]
+#[allow(dead_code, reason = "describes the query parameter; `ApiQuery` decodes it")]
 pub struct RunsQuery {
     /// Most runs listed (default 100).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
-/// The raw query pairs, consumed parameter by parameter; whatever is left is unknown.
-struct Params(Vec<(String, String)>);
+/// `/v1/submissions`: the filters, the cursor and the page size.
+pub struct Listing {
+    filter: SubmissionFilter,
+    cursor: Option<String>,
+    limit: u32,
+}
 
-impl Params {
-    fn new(query: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result<Self, ApiError> {
-        let Query(pairs) = query.map_err(|rejection| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
-        })?;
-        Ok(Self(pairs))
+impl FromQuery for Listing {
+    fn from_query(params: &mut QueryPairs) -> Result<Self, ApiError> {
+        Ok(Listing {
+            filter: submission_filter(params)?,
+            cursor: params.cursor()?,
+            limit: params.whole("limit", 1..=MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT),
+        })
     }
+}
 
-    /// The value of `name` (the last one when repeated), removed from the set.
-    fn take(&mut self, name: &str) -> Option<String> {
-        let mut value = None;
-        self.0.retain(|(key, v)| {
-            if key == name {
-                value = Some(v.clone());
-                false
-            } else {
-                true
+/// The export: its format and the filters.
+pub struct ExportParams {
+    format: Format,
+    filter: SubmissionFilter,
+}
+
+impl FromQuery for ExportParams {
+    fn from_query(params: &mut QueryPairs) -> Result<Self, ApiError> {
+        let format = match params.take("format").as_deref() {
+            None | Some("jsonl") => Format::Jsonl,
+            Some("csv") => Format::Csv,
+            Some(other) => {
+                return Err(ApiError::invalid_field(
+                    "format",
+                    format!("unknown format `{other}`; expected jsonl or csv"),
+                ));
             }
-        });
-        value
-    }
-
-    fn text(&mut self, name: &'static str, allowed: Option<&[&str]>) -> Result<Option<String>, ApiError> {
-        let Some(value) = self.take(name) else {
-            return Ok(None);
         };
-        if value.is_empty() || value.len() > MAX_FILTER_LEN {
-            return Err(ApiError::invalid_field(
-                name,
-                format!("must be 1 to {MAX_FILTER_LEN} bytes long"),
-            ));
-        }
-        if let Some(allowed) = allowed
-            && !allowed.contains(&value.as_str())
-        {
-            return Err(ApiError::invalid_field(
-                name,
-                format!("unknown {name} `{value}`; expected one of {}", allowed.join(", ")),
-            ));
-        }
-        Ok(Some(value))
+        Ok(ExportParams {
+            format,
+            filter: submission_filter(params)?,
+        })
     }
+}
 
-    fn number(&mut self, name: &'static str) -> Result<Option<f64>, ApiError> {
-        self.take(name)
-            .map(|value| match value.parse::<f64>() {
-                Ok(number) if number.is_finite() => Ok(number),
-                _ => Err(ApiError::invalid_field(
-                    name,
-                    format!("expected a finite number, got `{value}`"),
-                )),
-            })
-            .transpose()
-    }
+/// `/v1/runs`: the page size.
+pub struct RunsPage {
+    limit: u32,
+}
 
-    fn time(&mut self, name: &'static str) -> Result<Option<OffsetDateTime>, ApiError> {
-        self.take(name)
-            .map(|value| {
-                OffsetDateTime::parse(&value, &Rfc3339).map_err(|error| {
-                    ApiError::invalid_field(
-                        name,
-                        format!(
-                            "expected an RFC 3339 time such as 2026-11-28T12:00:00Z, got `{value}`: {error}"
-                        ),
-                    )
-                })
-            })
-            .transpose()
+impl FromQuery for RunsPage {
+    fn from_query(params: &mut QueryPairs) -> Result<Self, ApiError> {
+        Ok(RunsPage {
+            limit: params.whole("limit", 1..=MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT),
+        })
     }
+}
 
-    fn limit(&mut self) -> Result<u32, ApiError> {
-        match self.take("limit") {
-            None => Ok(DEFAULT_LIMIT),
-            Some(value) => match value.parse::<u32>() {
-                Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
-                _ => Err(ApiError::invalid_field(
-                    "limit",
-                    format!("expected a whole number from 1 to {MAX_LIMIT}, got `{value}`"),
-                )),
-            },
-        }
+/// The filters [`SubmissionQuery`] documents.
+fn submission_filter(params: &mut QueryPairs) -> Result<SubmissionFilter, ApiError> {
+    let filter = SubmissionFilter {
+        run_id: params.text("run_id", MAX_FILTER_LEN, None)?,
+        kind: params.text("kind", MAX_FILTER_LEN, Some(&TaskKind::ALL.map(TaskKind::as_str)))?,
+        verdict: params.text(
+            "verdict",
+            MAX_FILTER_LEN,
+            Some(&Verdict::ALL.map(Verdict::as_str)),
+        )?,
+        policy: params.text("policy", MAX_FILTER_LEN, None)?,
+        min_reward: params.number("min_reward")?,
+        max_reward: params.number("max_reward")?,
+        since: params.time("since")?,
+        until: params.time("until")?,
+    };
+    if let (Some(min), Some(max)) = (filter.min_reward, filter.max_reward)
+        && min > max
+    {
+        return Err(ApiError::invalid_field(
+            "min_reward",
+            "must not exceed max_reward",
+        ));
     }
-
-    fn cursor(&mut self) -> Result<Option<String>, ApiError> {
-        self.take("cursor")
-            .map(|value| {
-                ulid::Ulid::from_string(&value)
-                    .map(|id| id.to_string())
-                    .map_err(|_| {
-                        ApiError::invalid_field("cursor", "expected the `next_cursor` of a previous page")
-                    })
-            })
-            .transpose()
-    }
-
-    fn filter(&mut self) -> Result<SubmissionFilter, ApiError> {
-        let filter = SubmissionFilter {
-            run_id: self.text("run_id", None)?,
-            kind: self.text("kind", Some(&TaskKind::ALL.map(TaskKind::as_str)))?,
-            verdict: self.text("verdict", Some(&Verdict::ALL.map(Verdict::as_str)))?,
-            policy: self.text("policy", None)?,
-            min_reward: self.number("min_reward")?,
-            max_reward: self.number("max_reward")?,
-            since: self.time("since")?,
-            until: self.time("until")?,
-        };
-        if let (Some(min), Some(max)) = (filter.min_reward, filter.max_reward)
-            && min > max
-        {
-            return Err(ApiError::invalid_field(
-                "min_reward",
-                "must not exceed max_reward",
-            ));
-        }
-        Ok(filter)
-    }
-
-    /// Refuses parameters nobody asked for, so a typo (`verdit=correct`) is not silently an
-    /// unfiltered listing.
-    fn finish(self) -> Result<(), ApiError> {
-        match self.0.into_iter().next() {
-            None => Ok(()),
-            Some((name, _)) => Err(ApiError::invalid_field(
-                name.clone(),
-                format!("unknown query parameter `{name}`"),
-            )),
-        }
-    }
+    Ok(filter)
 }
 
 fn not_found(what: &str, id: &str) -> ApiError {
@@ -242,13 +190,12 @@ pub struct SubmissionPage {
 )]
 pub async fn list_submissions(
     State(state): State<AppState>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(Listing {
+        filter,
+        cursor,
+        limit,
+    }): ApiQuery<Listing>,
 ) -> Result<Json<SubmissionPage>, ApiError> {
-    let mut params = Params::new(query)?;
-    let filter = params.filter()?;
-    let cursor = params.cursor()?;
-    let limit = params.limit()?;
-    params.finish()?;
     // One row more than asked tells whether another page follows.
     let mut submissions = state
         .grader
@@ -400,21 +347,8 @@ enum Format {
 )]
 pub async fn export(
     State(state): State<AppState>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(ExportParams { format, filter }): ApiQuery<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let mut params = Params::new(query)?;
-    let format = match params.take("format").as_deref() {
-        None | Some("jsonl") => Format::Jsonl,
-        Some("csv") => Format::Csv,
-        Some(other) => {
-            return Err(ApiError::invalid_field(
-                "format",
-                format!("unknown format `{other}`; expected jsonl or csv"),
-            ));
-        }
-    };
-    let filter = params.filter()?;
-    params.finish()?;
     let store = state.grader.recorder.store().clone();
     // The first page is read before answering, so that a database that is away is a clean 503
     // rather than a stream that breaks off.
@@ -568,11 +502,8 @@ pub struct RunList {
 )]
 pub async fn list_runs(
     State(state): State<AppState>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(RunsPage { limit }): ApiQuery<RunsPage>,
 ) -> Result<Json<RunList>, ApiError> {
-    let mut params = Params::new(query)?;
-    let limit = params.limit()?;
-    params.finish()?;
     let mut runs = state.grader.recorder.store().runs(None).await?;
     runs.truncate(limit as usize);
     Ok(Json(RunList { runs }))
@@ -657,6 +588,7 @@ async fn set_keep(state: &AppState, run_id: String, keep: bool) -> Result<Json<K
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::OffsetDateTime;
 
     #[test]
     fn csv_fields_with_separators_quotes_or_newlines_are_quoted() {

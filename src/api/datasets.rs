@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
+use super::query::{ApiQuery, FromQuery, QueryPairs};
 use crate::dataset::Shape;
 use crate::grading::{math_golds, parse_dataset as parse_and_check};
 use crate::reward::probe::ProbeReport;
@@ -157,6 +158,34 @@ pub struct DatasetDetail {
     pub metadata: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
+/// An upload's name, its claimed version and its source shape.
+pub struct Upload {
+    /// Required; checked after the unknown parameters are refused, so a misspelt `name` is
+    /// named as what it is.
+    name: Option<String>,
+    version: Option<String>,
+    shape: Option<Shape>,
+}
+
+impl FromQuery for Upload {
+    fn from_query(params: &mut QueryPairs) -> Result<Self, ApiError> {
+        let name = params.take("name");
+        let version = params.take("version");
+        let shape = params
+            .take("shape")
+            .map(|value| {
+                Shape::from_name(&value).ok_or_else(|| {
+                    ApiError::invalid_field(
+                        "shape",
+                        format!("unknown shape `{value}`; expected native, math500, gsm8k or humaneval"),
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(Upload { name, version, shape })
+    }
+}
+
 /// Registers a dataset: a JSONL body of entries `{"id", "prompt", "task", "metadata"}`, or
 /// lines of a known source shape. The version is the content hash.
 #[utoipa::path(
@@ -175,33 +204,9 @@ pub struct DatasetDetail {
 )]
 pub async fn upload(
     State(state): State<AppState>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(Upload { name, version, shape }): ApiQuery<Upload>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Query(pairs) = query.map_err(|rejection| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
-    })?;
-    let (mut name, mut version, mut shape) = (None, None, None);
-    for (key, value) in pairs {
-        match key.as_str() {
-            "name" => name = Some(value),
-            "version" => version = Some(value),
-            "shape" => {
-                shape = Some(Shape::from_name(&value).ok_or_else(|| {
-                    ApiError::invalid_field(
-                        "shape",
-                        format!("unknown shape `{value}`; expected native, math500, gsm8k or humaneval"),
-                    )
-                })?);
-            }
-            other => {
-                return Err(ApiError::invalid_field(
-                    other,
-                    format!("unknown query parameter `{other}`"),
-                ));
-            }
-        }
-    }
     let name = name.ok_or_else(|| ApiError::invalid_field("name", "missing query parameter `name`"))?;
     let text =
         std::str::from_utf8(&body).map_err(|_| ApiError::invalid_field("body", "must be UTF-8 text"))?;

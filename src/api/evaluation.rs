@@ -2,12 +2,12 @@
 //! verdicts, overall and per metadata field of the dataset entries it used.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
+use super::query::{ApiQuery, FromQuery, QueryPairs};
 use crate::eval::load::{RunMetrics, problems, run_metrics};
 use crate::wire::parse_ks;
 
@@ -21,6 +21,19 @@ pub struct MetricsQuery {
         pattern = "^(?:[1-9][0-9]{0,2}|10[01][0-9]|102[0-4])(?:,(?:[1-9][0-9]{0,2}|10[01][0-9]|102[0-4])){0,15}$"
     )]
     k: Option<String>,
+}
+
+/// The `k`s of pass@k (default 1).
+pub struct Ks(Vec<u64>);
+
+impl FromQuery for Ks {
+    fn from_query(params: &mut QueryPairs) -> Result<Self, ApiError> {
+        let ks = match params.take("k") {
+            None => vec![1],
+            Some(value) => parse_ks(&value).map_err(|message| ApiError::invalid_field("k", message))?,
+        };
+        Ok(Ks(ks))
+    }
 }
 
 /// Evaluation metrics of a run. Problems are dataset entries (else groups, else identical
@@ -39,23 +52,8 @@ pub struct MetricsQuery {
 pub async fn metrics(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(Ks(ks)): ApiQuery<Ks>,
 ) -> Result<Json<RunMetrics>, ApiError> {
-    let Query(pairs) = query.map_err(|rejection| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
-    })?;
-    let mut ks = vec![1];
-    for (key, value) in pairs {
-        match key.as_str() {
-            "k" => ks = parse_ks(&value).map_err(|message| ApiError::invalid_field("k", message))?,
-            other => {
-                return Err(ApiError::invalid_field(
-                    other,
-                    format!("unknown query parameter `{other}`"),
-                ));
-            }
-        }
-    }
     let problems = problems(state.grader.recorder.store(), &run_id).await?;
     if problems.is_empty() {
         return Err(ApiError::new(

@@ -12,6 +12,7 @@ mod evaluation;
 mod math;
 mod openrlhf;
 mod ops;
+mod query;
 mod replay;
 mod rewards;
 mod run_jobs;

@@ -2,13 +2,13 @@
 //! ([`crate::jobs`]) and `GET` reports its progress and the verdicts that flipped.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
+use super::query::{ApiQuery, FromQuery, QueryPairs};
 use crate::jobs::{self, JobError, ReverifyReport};
 
 /// The report's query: a job of the run other than its newest.
@@ -45,6 +45,15 @@ pub async fn start(State(state): State<AppState>, Path(run_id): Path<String>) ->
     Ok((status, Json(report)).into_response())
 }
 
+/// Which job of the run (the newest when absent).
+pub struct JobChoice(Option<String>);
+
+impl FromQuery for JobChoice {
+    fn from_query(params: &mut QueryPairs) -> Result<Self, ApiError> {
+        Ok(JobChoice(params.take("job_id")))
+    }
+}
+
 /// The progress and findings of the run's newest re-check job (or `job_id`).
 #[utoipa::path(
     get,
@@ -60,23 +69,8 @@ pub async fn start(State(state): State<AppState>, Path(run_id): Path<String>) ->
 pub async fn status(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(JobChoice(job_id)): ApiQuery<JobChoice>,
 ) -> Result<Json<ReverifyReport>, ApiError> {
-    let Query(pairs) = query.map_err(|rejection| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
-    })?;
-    let mut job_id = None;
-    for (key, value) in pairs {
-        match key.as_str() {
-            "job_id" => job_id = Some(value),
-            other => {
-                return Err(ApiError::invalid_field(
-                    other,
-                    format!("unknown query parameter `{other}`"),
-                ));
-            }
-        }
-    }
     let store = state.grader.recorder.store();
     let job = match job_id {
         Some(id) => store.reverify_job(&id).await?.filter(|job| job.run_id == run_id),

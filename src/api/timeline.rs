@@ -2,12 +2,12 @@
 //! chart and for scripts that plot a run.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
+use super::query::{ApiQuery, FromQuery, QueryPairs};
 use crate::store::{MAX_BUCKETS, Timeline};
 
 /// Buckets when the caller gives none: enough points for a readable line on a laptop screen.
@@ -21,6 +21,19 @@ pub struct TimelineQuery {
     /// How many equal slices the run's span is cut into (default 50).
     #[param(minimum = 1, maximum = 1000)]
     buckets: Option<u32>,
+}
+
+/// How many buckets the timeline has.
+pub struct Buckets(u32);
+
+impl FromQuery for Buckets {
+    fn from_query(params: &mut QueryPairs) -> Result<Self, ApiError> {
+        Ok(Buckets(
+            params
+                .whole("buckets", 1..=MAX_BUCKETS)?
+                .unwrap_or(DEFAULT_BUCKETS),
+        ))
+    }
 }
 
 /// A run's span, first to last submission, cut into equal buckets with each bucket's count,
@@ -38,29 +51,8 @@ pub struct TimelineQuery {
 pub async fn timeline(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    ApiQuery(Buckets(buckets)): ApiQuery<Buckets>,
 ) -> Result<Json<Timeline>, ApiError> {
-    let Query(pairs) = query.map_err(|rejection| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
-    })?;
-    let mut buckets = DEFAULT_BUCKETS;
-    for (name, value) in pairs {
-        if name != "buckets" {
-            return Err(ApiError::invalid_field(
-                name.clone(),
-                format!("unknown query parameter `{name}`"),
-            ));
-        }
-        buckets = match value.parse::<u32>() {
-            Ok(n) if (1..=MAX_BUCKETS).contains(&n) => n,
-            _ => {
-                return Err(ApiError::invalid_field(
-                    "buckets",
-                    format!("expected a whole number from 1 to {MAX_BUCKETS}, got `{value}`"),
-                ));
-            }
-        };
-    }
     state
         .grader
         .recorder
