@@ -180,6 +180,7 @@ pub struct SubmissionPage {
 /// Stored submissions, newest first, filtered and paginated.
 #[utoipa::path(
     get,
+    tag = "audit",
     path = "/v1/submissions",
     params(SubmissionQuery),
     responses(
@@ -226,6 +227,7 @@ pub struct SubmissionRecord {
 /// One stored submission, whole: task, prompt, completion, evidence, and its re-checks.
 #[utoipa::path(
     get,
+    tag = "audit",
     path = "/v1/submissions/{id}",
     params(("id" = String, Path, description = "The `submission_id` of a reward result")),
     responses(
@@ -274,6 +276,7 @@ pub struct Outcome {
 /// name as configured now, stores the re-check and reports whether the outcome drifted.
 #[utoipa::path(
     post,
+    tag = "audit",
     path = "/v1/submissions/{id}/reverify",
     params(("id" = String, Path, description = "The `submission_id` to judge again")),
     responses(
@@ -337,6 +340,7 @@ enum Format {
 /// export never sits in memory.
 #[utoipa::path(
     get,
+    tag = "audit",
     path = "/v1/submissions/export",
     params(ExportQuery, SubmissionQuery),
     responses(
@@ -493,6 +497,7 @@ pub struct RunList {
 /// Every run's aggregates, most recently active first.
 #[utoipa::path(
     get,
+    tag = "audit",
     path = "/v1/runs",
     params(RunsQuery),
     responses(
@@ -513,6 +518,7 @@ pub async fn list_runs(
 /// first and last seen.
 #[utoipa::path(
     get,
+    tag = "audit",
     path = "/v1/runs/{run_id}",
     params(("run_id" = String, Path, description = "The `run_id` sent with `/v1/rewards`")),
     responses(
@@ -546,6 +552,7 @@ pub struct KeepMark {
 /// before its first submission arrives. `DELETE` removes the mark.
 #[utoipa::path(
     put,
+    tag = "audit",
     path = "/v1/runs/{run_id}/keep",
     params(("run_id" = String, Path, description = "The run to keep")),
     responses(
@@ -563,6 +570,7 @@ pub async fn keep_run(
 /// Removes a run's keep mark, so retention applies to it again.
 #[utoipa::path(
     delete,
+    tag = "audit",
     path = "/v1/runs/{run_id}/keep",
     params(("run_id" = String, Path, description = "The run to release")),
     responses((status = 200, description = "The run is no longer kept", body = KeepMark))

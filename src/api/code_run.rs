@@ -67,6 +67,7 @@ pub struct CodeRunResponse {
 
 #[utoipa::path(
     post,
+    tag = "code_run",
     path = "/v1/code/run",
     request_body = CodeRunRequest,
     responses(

@@ -51,6 +51,7 @@ pub struct ProbeQuery {
 /// the answer and the rule that accepted it. Read-only; CPU-bound, on a blocking thread.
 #[utoipa::path(
     post,
+    tag = "datasets",
     operation_id = "probe_dataset",
     path = "/v1/datasets/{name}/probe",
     params(("name" = String, Path, description = "The dataset name"), ProbeQuery),
@@ -190,6 +191,7 @@ impl FromQuery for Upload {
 /// lines of a known source shape. The version is the content hash.
 #[utoipa::path(
     post,
+    tag = "datasets",
     operation_id = "upload_dataset",
     path = "/v1/datasets",
     params(UploadQuery),
@@ -277,6 +279,7 @@ pub async fn upload(
 /// Every registered dataset version, newest first.
 #[utoipa::path(
     get,
+    tag = "datasets",
     operation_id = "list_datasets",
     path = "/v1/datasets",
     responses((status = 200, description = "Every dataset version", body = DatasetList))
@@ -289,6 +292,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<DatasetList>, Ap
 /// One dataset's versions and its newest version's metadata values.
 #[utoipa::path(
     get,
+    tag = "datasets",
     operation_id = "get_dataset",
     path = "/v1/datasets/{name}",
     params(("name" = String, Path, description = "The dataset name")),

@@ -40,6 +40,7 @@ impl FromQuery for Ks {
 /// tasks); samples are the run's submissions for them in the order they were judged.
 #[utoipa::path(
     get,
+    tag = "evaluation",
     operation_id = "run_metrics",
     path = "/v1/runs/{run_id}/metrics",
     params(("run_id" = String, Path, description = "The run to evaluate"), MetricsQuery),

@@ -48,6 +48,7 @@ pub struct VerifyResponse {
 
 #[utoipa::path(
     post,
+    tag = "math",
     path = "/v1/math/verify",
     request_body = VerifyRequest,
     responses(

@@ -31,12 +31,13 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 
@@ -75,48 +76,31 @@ impl AppState {
     }
 }
 
+/// The document's frame: title and shared schemas. The operations come from the routes
+/// themselves ([`documented_routes`]), registered once with their handlers.
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "verdict",
         description = "Rule-based rewards for RL of reasoning models"
     ),
-    paths(
-        rewards::rewards,
-        openrlhf::get_reward,
-        slime::reward,
-        math::verify,
-        code_run::run,
-        audit::list_submissions,
-        audit::get_submission,
-        audit::reverify,
-        audit::export,
-        audit::list_runs,
-        audit::get_run,
-        audit::keep_run,
-        audit::unkeep_run,
-        timeline::timeline,
-        datasets::upload,
-        datasets::list,
-        datasets::get,
-        datasets::probe,
-        evaluation::metrics,
-        run_jobs::start,
-        run_jobs::status,
-        ops::healthz,
-        ops::readyz,
-        ops::metrics,
-        ops::openapi,
-        docs::docs
-    ),
     components(schemas(ErrorBody, ErrorDetail))
 )]
 pub struct ApiDoc;
 
+/// The document of the routes as registered, before anything this server's configuration adds.
+fn static_document() -> &'static serde_json::Value {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let (api, rollouts) = documented_routes();
+        serde_json::to_value(api.merge(rollouts).into_openapi()).unwrap_or_default()
+    })
+}
+
 /// The OpenAPI document of this server: the static one with the policy names this server knows
 /// filled in, so clients and contract tests see which `policy` values it accepts.
 pub fn openapi_document(state: &AppState) -> serde_json::Value {
-    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let mut document = static_document().clone();
     let mut names: Vec<serde_json::Value> = state
         .grader
         .config
@@ -161,46 +145,52 @@ pub fn openapi_document(state: &AppState) -> serde_json::Value {
     document
 }
 
+/// Every documented route with its OpenAPI operation, registered once: the API, and apart
+/// (for its larger body limit) the rollout route.
+fn documented_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
+    let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        // Judging, in verdict's own protocol and in the trainers'.
+        .routes(routes!(rewards::rewards))
+        .routes(routes!(math::verify))
+        .routes(routes!(code_run::run))
+        .routes(routes!(slime::reward))
+        // The audit trail.
+        .routes(routes!(audit::list_submissions))
+        .routes(routes!(audit::export))
+        .routes(routes!(audit::get_submission))
+        .routes(routes!(audit::reverify))
+        .routes(routes!(audit::list_runs))
+        .routes(routes!(audit::get_run))
+        .routes(routes!(audit::keep_run, audit::unkeep_run))
+        .routes(routes!(timeline::timeline))
+        // Datasets, evaluation and whole-run re-checks.
+        .routes(routes!(datasets::upload, datasets::list))
+        .routes(routes!(datasets::get))
+        .routes(routes!(datasets::probe))
+        .routes(routes!(evaluation::metrics))
+        .routes(routes!(run_jobs::start, run_jobs::status))
+        // Operations.
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(ops::openapi))
+        .routes(routes!(docs::docs));
+    let rollouts = OpenApiRouter::new().routes(routes!(openrlhf::get_reward));
+    (api, rollouts)
+}
+
 /// The router with every route and layer.
 pub fn router(state: AppState) -> Router {
     let limits = state.grader.config.limits.clone();
+    let (api, rollouts) = documented_routes();
     // Older OpenRLHF versions send a whole rollout in one `/get_reward` request, so that route
     // alone takes bodies up to the rollout limit.
-    let rollouts = Router::new()
-        .route("/get_reward", post(openrlhf::get_reward))
+    let rollouts = Router::from(rollouts)
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(limits.max_rollout_body_bytes));
-    Router::new()
-        .route("/v1/rewards", post(rewards::rewards))
-        .route("/v1/math/verify", post(math::verify))
-        .route("/v1/code/run", post(code_run::run))
-        .route("/slime/reward", post(slime::reward))
-        .route("/v1/submissions", get(audit::list_submissions))
-        .route("/v1/submissions/export", get(audit::export))
-        .route("/v1/submissions/{id}", get(audit::get_submission))
-        .route("/v1/submissions/{id}/reverify", post(audit::reverify))
-        .route("/v1/runs", get(audit::list_runs))
-        .route("/v1/runs/{run_id}", get(audit::get_run))
-        .route(
-            "/v1/runs/{run_id}/keep",
-            put(audit::keep_run).delete(audit::unkeep_run),
-        )
-        // The audit UI: its JSON series, and its page and assets (`/`, `/ui/…`).
-        .route("/v1/runs/{run_id}/timeline", get(timeline::timeline))
+    Router::from(api)
+        // The audit UI's page and assets (`/`, `/ui/…`), outside the API document.
         .merge(ui::router())
-        .route("/v1/datasets", post(datasets::upload).get(datasets::list))
-        .route("/v1/datasets/{name}", get(datasets::get))
-        .route("/v1/datasets/{name}/probe", post(datasets::probe))
-        .route("/v1/runs/{run_id}/metrics", get(evaluation::metrics))
-        .route(
-            "/v1/runs/{run_id}/reverify",
-            post(run_jobs::start).get(run_jobs::status),
-        )
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
-        .route("/docs", get(docs::docs))
         .fallback(|| async { ApiError::from_status(StatusCode::NOT_FOUND) })
         // Innermost first: the body limit is checked by the extractor (413), requests beyond
         // the concurrency limit wait in a bounded line (503 beyond it), the deadline covers

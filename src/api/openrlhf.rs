@@ -72,6 +72,7 @@ pub struct GetRewardResponse {
 
 #[utoipa::path(
     post,
+    tag = "openrlhf",
     path = "/get_reward",
     params(GetRewardParams),
     request_body = GetRewardRequest,

@@ -15,7 +15,7 @@ pub struct Health {
 }
 
 /// Liveness: the process answers HTTP.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+#[utoipa::path(get, tag = "ops", path = "/healthz", responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok",
@@ -47,7 +47,7 @@ pub struct Storage {
 /// their audit records. It stays 200 while the database is away, because results are then
 /// spooled to disk and every promise is still kept: taking the replica out of a load balancer
 /// would stall training for nothing. `status` says `degraded` and `storage` shows the backlog.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, body = Readiness)))]
+#[utoipa::path(get, tag = "ops", path = "/readyz", responses((status = 200, body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
     let health = state.grader.recorder.health().await;
     Json(Readiness {
@@ -67,7 +67,7 @@ pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
 }
 
 /// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, content_type = "text/plain")))]
+#[utoipa::path(get, tag = "ops", path = "/metrics", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     // The backlog is read at scrape time: the recorder knows it, the registry only reports it.
     state
@@ -82,7 +82,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", responses((status = 200, content_type = "application/json")))]
+#[utoipa::path(get, tag = "ops", path = "/openapi.json", responses((status = 200, content_type = "application/json")))]
 pub async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(super::openapi_document(&state))
 }

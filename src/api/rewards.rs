@@ -11,6 +11,7 @@ use crate::wire::{ItemResult, RewardRequest, RewardResponse};
 
 #[utoipa::path(
     post,
+    tag = "rewards",
     path = "/v1/rewards",
     request_body = RewardRequest,
     responses(

@@ -25,6 +25,7 @@ pub struct ReportQuery {
 /// with the job (202). While a job of the run is running, answers that job (200).
 #[utoipa::path(
     post,
+    tag = "run_jobs",
     operation_id = "start_run_reverify",
     path = "/v1/runs/{run_id}/reverify",
     params(("run_id" = String, Path, description = "The run to re-check")),
@@ -57,6 +58,7 @@ impl FromQuery for JobChoice {
 /// The progress and findings of the run's newest re-check job (or `job_id`).
 #[utoipa::path(
     get,
+    tag = "run_jobs",
     operation_id = "run_reverify_status",
     path = "/v1/runs/{run_id}/reverify",
     params(("run_id" = String, Path, description = "The re-checked run"), ReportQuery),

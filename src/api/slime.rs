@@ -53,6 +53,7 @@ pub struct SlimeResponse {
 
 #[utoipa::path(
     post,
+    tag = "slime",
     path = "/slime/reward",
     params(GetRewardParams),
     request_body = SlimeRequest,

@@ -40,6 +40,7 @@ impl FromQuery for Buckets {
 /// mean reward, accuracy and format rates. Empty buckets are left out.
 #[utoipa::path(
     get,
+    tag = "timeline",
     path = "/v1/runs/{run_id}/timeline",
     params(("run_id" = String, Path, description = "The `run_id` sent with `/v1/rewards`"), TimelineQuery),
     responses(
