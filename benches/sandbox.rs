@@ -207,7 +207,7 @@ fn main() {
                         entry_point: entry_point.to_owned(),
                         test_code: test.to_owned(),
                     },
-                    limits: generous.clone(),
+                    limits: generous,
                     compare: CompareMode::default(),
                     stop_on_first_failure: false,
                 },

@@ -351,7 +351,7 @@ mod tests {
         ]
         .into();
         let entry = StoredEntry {
-            id: "e\01".into(),
+            id: "e\u{0}1".into(),
             prompt: None,
             task: json!({"kind": "math", "answer": "2"}),
             metadata,
@@ -374,7 +374,7 @@ mod tests {
         ]
         .into();
         assert_eq!(entries.len(), 1);
-        assert_eq!(entries[0].id, held(&store, "e\01"));
+        assert_eq!(entries[0].id, held(&store, "e\u{0}1"));
         assert_eq!(entries[0].metadata, expected);
         assert_eq!(entries[0].task, entry.task);
         assert_eq!(store.dataset_versions(None).await.unwrap(), vec![version]);

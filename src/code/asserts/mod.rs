@@ -175,8 +175,8 @@ fn is_identifier(name: &str) -> bool {
 /// `None` when it is not read here.
 fn body_statement(tokens: &[Token], callee: &str) -> Option<Option<Check>> {
     match tokens {
-        [Token::Name(pass)] if pass == "pass" => return Some(None),
-        _ if tokens.iter().all(|t| matches!(t, Token::Str(_))) => return Some(None),
+        [Token::Name(pass)] if pass == "pass" => Some(None),
+        _ if tokens.iter().all(|t| matches!(t, Token::Str(_))) => Some(None),
         [Token::Name(assert), rest @ ..] if assert == "assert" => {
             let mut parser = Parser::new(rest, callee);
             let expr = parser.expression()?;

@@ -318,7 +318,7 @@ fn number(chars: &[char], at: &mut usize) -> Option<NumberToken> {
         _ => None,
     };
     if let Some(radix) = radix {
-        return BigInt::parse_bytes(lower[2..].as_bytes(), radix)
+        return BigInt::parse_bytes(&lower.as_bytes()[2..], radix)
             .filter(|i| i.bits() <= MAX_INT_BITS)
             .map(NumberToken::Int);
     }

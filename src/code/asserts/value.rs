@@ -500,7 +500,7 @@ fn decode_tag(tag: &str, payload: &Value) -> Result<PyValue, String> {
     let float = |payload: &Value| -> Result<f64, String> {
         payload
             .as_str()
-            .and_then(|text| python_float(text))
+            .and_then(python_float)
             .ok_or_else(|| format!("{tag} holds no float"))
     };
     Ok(match tag {
