@@ -130,7 +130,7 @@ fn check_header(tokens: &[Token]) -> Option<&str> {
             Token::Name(param),
             Token::Op(")"),
             Token::Op(":"),
-        ] if def == "def" && check == "check" => Some(param),
+        ] if def == "def" && check == "check" && is_identifier(param) => Some(param),
         _ => None,
     }
 }
@@ -144,7 +144,8 @@ fn harmless_top_level(line: &Line) -> bool {
         return true;
     }
     if let [Token::Name(name), Token::Op("="), rest @ ..] = tokens {
-        if name == "check" || !is_identifier(name) {
+        // `abs` is read as the builtin: a test that rebinds it is left to the judge.
+        if name == "check" || name == "abs" || !is_identifier(name) {
             return false;
         }
         let mut parser = Parser::new(rest, "");
@@ -160,7 +161,9 @@ fn harmless_top_level(line: &Line) -> bool {
             module_is_harmless(module)
                 && !names.is_empty()
                 && names.iter().all(|t| {
-                    matches!(t, Token::Name(n) if is_identifier(n)) || matches!(t, Token::Op("," | "(" | ")"))
+                    // No `as`, and nothing named `abs`: the builtin must stay what the lines mean.
+                    matches!(t, Token::Name(n) if is_identifier(n) && n != "abs")
+                        || matches!(t, Token::Op("," | "(" | ")"))
                 })
         }
         _ => false,

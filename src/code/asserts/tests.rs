@@ -93,6 +93,13 @@ fn anything_outside_the_read_part_leaves_the_test_to_the_judge() {
         "def check(candidate):\n    assert candidate(1 / 0) == 1\n",
         "def check(candidate):\n    assert candidate(10 ** 100000) == 1\n",
         "def check(candidate):\n    pass\n",
+        // Names that would change what a line means, and malformed literals.
+        "abs = 5\ndef check(candidate):\n    assert abs(candidate(1) - 1) < 1e-6\n",
+        "from math import fabs as abs\ndef check(candidate):\n    assert abs(candidate(1) - 1) < 1e-6\n",
+        "def check(True):\n    assert True\n",
+        "def check(candidate):\n    assert candidate(1__0) == 1\n",
+        "def check(candidate):\n    assert candidate(1_) == 1\n",
+        "def check(candidate):\n    assert candidate(1_.5) == 1\n",
         "def check(candidate):\n    assert candidate(1) == 1, lambda: 1\n",
         "def check(candidate):\n    assert candidate(1) == 1, (1,\n",
         "",
@@ -105,6 +112,19 @@ fn anything_outside_the_read_part_leaves_the_test_to_the_judge() {
         "]".repeat(500)
     );
     assert!(read_checks(&deep).is_none());
+}
+
+#[test]
+fn the_parameter_is_the_tested_function_whatever_its_name() {
+    // `def check(abs):` calls the solution's function `abs`, never the builtin.
+    let checks = checks("def check(abs):\n    assert abs(-3) == 3\n");
+    let Some(Check::Call(call, Expectation::Equal(expected))) = checks.first() else {
+        panic!("{checks:?}")
+    };
+    assert_eq!(
+        (repr(&call.args[0]).as_str(), repr(expected).as_str()),
+        ("-3", "3")
+    );
 }
 
 #[test]
