@@ -72,9 +72,9 @@ impl Expectation {
                 tolerance,
                 inclusive,
             } => format!(
-                "{} within {}{}",
+                "a value v with abs(v - {}) {} {}",
                 repr(target),
-                if *inclusive { "<= " } else { "< " },
+                if *inclusive { "<=" } else { "<" },
                 repr(tolerance)
             ),
         }
